@@ -1,0 +1,247 @@
+"""The ``revstack`` command. Thin: it parses arguments and calls into the package.
+
+Expected failures (every :class:`~revstack.errors.RevstackError`) are printed as one line on
+stderr and end the command with the error's exit code: 1 in general, 2 for a command that is
+not available yet. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from revstack import __version__
+from revstack.config import RevstackConfig, load_config
+from revstack.errors import NotAvailableError, RevstackError, WorldError
+
+__all__ = ["CliState", "app", "main"]
+
+
+@dataclass
+class CliState:
+    """What the root command hands to subcommands (as ``ctx.obj``).
+
+    Tests may pass their own (``CliRunner().invoke(app, args, obj=CliState(environ={}))``) so that
+    nothing reads the real process environment.
+    """
+
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    config_path: Path | None = None
+    _config: RevstackConfig | None = field(default=None, init=False, repr=False)
+
+    def config(self) -> RevstackConfig:
+        """The configuration, loaded (and validated) on first use."""
+        if self._config is None:
+            self._config = load_config(self.config_path, environ=self.environ)
+        return self._config
+
+
+class _RevstackGroup(TyperGroup):
+    """Root command group: the one place where expected errors become exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RevstackError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+
+
+app = typer.Typer(
+    name="revstack",
+    cls=_RevstackGroup,
+    help=(
+        "Stripe, Salesforce, HubSpot and product events in a warehouse exactly once, modelled "
+        "into revenue metrics, checked and reconciled."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+sandbox_app = typer.Typer(
+    help="The synthetic company: a deterministic world of customers, billing and CRM data.",
+    no_args_is_help=True,
+)
+audit_app = typer.Typer(help="The hash-chained audit log of every ingestion.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(audit_app, name="audit")
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"revstack {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            metavar="PATH",
+            help="Config file (default: $REVSTACK_CONFIG, else ./revstack.toml if present).",
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    state = ctx.ensure_object(CliState)
+    state.config_path = config
+
+
+def _state(ctx: typer.Context) -> CliState:
+    return ctx.ensure_object(CliState)
+
+
+def _not_available(command: str, planned: str) -> NoReturn:
+    raise NotAvailableError(f"revstack {command}", planned)
+
+
+# --------------------------------------------------------------------------------------------
+# Commands that exist
+
+
+@app.command()
+def demo(ctx: typer.Context) -> None:
+    """Generate the synthetic company (if needed) and show what it contains."""
+    from rich.console import Console
+
+    from revstack.demo import run_demo
+
+    run_demo(_state(ctx).config(), Console())
+
+
+@sandbox_app.command("generate")
+def sandbox_generate(
+    ctx: typer.Context,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed; default: config sandbox.seed.")
+    ] = None,
+    customers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Number of customers; default: config sandbox.customers."),
+    ] = None,
+    months: Annotated[
+        int | None, typer.Option(min=1, help="Months of history; default: config sandbox.months.")
+    ] = None,
+    start: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            metavar="YYYY-MM-DD",
+            help="First day; default: config sandbox.start.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", metavar="DIR", help="Directory to write; default: config sandbox.world_dir."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite DIR even if it is not empty.")
+    ] = False,
+) -> None:
+    """Generate a synthetic company: customers, subscriptions, invoices, CRM and events."""
+    from rich.console import Console
+
+    from revstack.demo import build_world_config
+    from revstack.sandbox.world import generate_world
+    from revstack.sandbox.world.summary import render_summary
+
+    settings = _state(ctx).config().sandbox
+    world = build_world_config(
+        settings,
+        seed=seed,
+        customers=customers,
+        months=months,
+        start=None if start is None else start.date(),
+    )
+    out_dir = out if out is not None else settings.world_dir
+    _check_out_dir(out_dir, force=force)
+    generate_world(world, out_dir)
+    render_summary(out_dir, Console())
+
+
+def _check_out_dir(out_dir: Path, *, force: bool) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise WorldError(f"{out_dir} exists and is not a directory")
+    if not force and out_dir.is_dir() and any(out_dir.iterdir()):
+        raise WorldError(f"{out_dir} is not empty; pass --force to overwrite it")
+
+
+# --------------------------------------------------------------------------------------------
+# Planned commands: each says so and exits with status 2.
+
+
+@app.command()
+def ingest() -> None:
+    """Load Stripe, Salesforce, HubSpot and product events into raw (not available yet)."""
+    _not_available(
+        "ingest", "Stripe, Salesforce, HubSpot and product-event ingestion with an audit log"
+    )
+
+
+@app.command()
+def transform() -> None:
+    """Build staging, history and the revenue marts with dbt (not available yet)."""
+    _not_available(
+        "transform", "the dbt project: staging, SCD2 history, MRR/churn/cohort/pipeline marts"
+    )
+
+
+@app.command()
+def check() -> None:
+    """Run quality checks, reconciliation and SLA evaluation (not available yet)."""
+    _not_available(
+        "check", "data-quality checks, reconciliation with Stripe balance transactions, SLA"
+    )
+
+
+@app.command()
+def serve() -> None:
+    """Run webhooks, the event collector, the scheduler and dashboards (not available yet)."""
+    _not_available("serve", "webhook receiver, event collector, scheduler and dashboards")
+
+
+@app.command()
+def sync() -> None:
+    """Keep HubSpot contacts and Stripe customers in step (not available yet)."""
+    _not_available("sync", "the HubSpot <-> Stripe sync service")
+
+
+@app.command()
+def report() -> None:
+    """Print revenue reports from the marts (not available yet)."""
+    _not_available("report", "MRR, churn, cohort and pipeline reports from the marts")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Prove that the audit log has not been altered (not available yet)."""
+    _not_available("audit verify", "verification of the hash-chained audit log")
+
+
+@sandbox_app.command("serve")
+def sandbox_serve() -> None:
+    """Serve fake Stripe, HubSpot and Salesforce APIs (not available yet)."""
+    _not_available("sandbox serve", "fake Stripe, HubSpot and Salesforce APIs with fault injection")
+
+
+def main() -> None:
+    """Entry point of the ``revstack`` console script."""
+    app()
