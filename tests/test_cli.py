@@ -135,10 +135,14 @@ def world(seed: int, customers: int, months: int, start: date) -> FakeWorldConfi
 @dataclass
 class FakeSandbox:
     generated: list[tuple[FakeWorldConfig, Path]] = field(default_factory=list)
+    overwrites: list[bool] = field(default_factory=list)
     summarised: list[Path] = field(default_factory=list)
 
-    def generate_world(self, config: FakeWorldConfig, out_dir: Path) -> None:
+    def generate_world(
+        self, config: FakeWorldConfig, out_dir: Path, *, overwrite: bool = False
+    ) -> None:
         self.generated.append((config, out_dir))
+        self.overwrites.append(overwrite)
         out_dir.mkdir(parents=True, exist_ok=True)
         manifest = {
             "seed": config.seed,
@@ -215,6 +219,7 @@ def test_sandbox_generate_refuses_a_non_empty_directory(
     forced = invoke(["sandbox", "generate", "--out", str(out), "--force"])
     assert forced.exit_code == 0, forced.output
     assert len(sandbox.generated) == 1
+    assert sandbox.overwrites == [True]
 
 
 def test_sandbox_generate_accepts_an_empty_directory(sandbox: FakeSandbox, tmp_path: Path) -> None:

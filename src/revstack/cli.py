@@ -172,16 +172,10 @@ def sandbox_generate(
         start=None if start is None else start.date(),
     )
     out_dir = out if out is not None else settings.world_dir
-    _check_out_dir(out_dir, force=force)
-    generate_world(world, out_dir)
-    render_summary(out_dir, Console())
-
-
-def _check_out_dir(out_dir: Path, *, force: bool) -> None:
-    if out_dir.exists() and not out_dir.is_dir():
-        raise WorldError(f"{out_dir} exists and is not a directory")
     if not force and out_dir.is_dir() and any(out_dir.iterdir()):
         raise WorldError(f"{out_dir} is not empty; pass --force to overwrite it")
+    generate_world(world, out_dir, overwrite=force)
+    render_summary(out_dir, Console())
 
 
 # --------------------------------------------------------------------------------------------

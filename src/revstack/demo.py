@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from revstack.config import RevstackConfig, SandboxSettings
-from revstack.errors import ConfigError
+from revstack.errors import ConfigError, WorldError
 
 if TYPE_CHECKING:
     from revstack.sandbox.world import WorldConfig
@@ -83,7 +83,16 @@ def run_demo(config: RevstackConfig, console: Console) -> None:
             f"(seed {settings.seed}, {settings.customers} customers, {settings.months} months "
             f"from {settings.start.isoformat()})..."
         )
-        generate_world(build_world_config(settings), world_dir)
+        if (
+            world_dir.is_dir()
+            and any(world_dir.iterdir())
+            and not (world_dir / MANIFEST_NAME).is_file()
+        ):
+            raise WorldError(
+                f"{world_dir} holds files that are not a synthetic world; set sandbox.world_dir "
+                "to another directory"
+            )
+        generate_world(build_world_config(settings), world_dir, overwrite=True)
     render_summary(world_dir, console)
     console.print(
         "\nIngestion, dbt modelling, quality checks and dashboards are not built yet; this demo "

@@ -59,14 +59,29 @@ def test_same_seed_same_output_different_seed_differs() -> None:
 def test_every_kind_of_change_happens(sim: Simulated) -> None:
     types = {e["type"] for e in sim.events}
     expected = {
-        "customer.created", "customer.updated", "customer.subscription.created",
-        "customer.subscription.updated", "customer.subscription.deleted",
-        "customer.subscription.trial_will_end", "customer.discount.created",
-        "customer.discount.deleted", "invoice.created", "invoice.finalized", "invoice.paid",
-        "invoice.payment_failed", "invoice.marked_uncollectible", "charge.succeeded",
-        "charge.failed", "charge.refunded", "refund.created", "charge.dispute.created",
-        "charge.dispute.funds_withdrawn", "charge.dispute.closed", "payment_intent.succeeded",
-        "payment_intent.payment_failed", "invoice_payment.paid",
+        "customer.created",
+        "customer.updated",
+        "customer.subscription.created",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+        "customer.subscription.trial_will_end",
+        "customer.discount.created",
+        "customer.discount.deleted",
+        "invoice.created",
+        "invoice.finalized",
+        "invoice.paid",
+        "invoice.payment_failed",
+        "invoice.marked_uncollectible",
+        "charge.succeeded",
+        "charge.failed",
+        "charge.refunded",
+        "refund.created",
+        "charge.dispute.created",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.closed",
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "invoice_payment.paid",
     }
     assert expected <= types
     statuses = {s["status"] for s in sim.objects["subscription"]}
@@ -134,7 +149,10 @@ def test_balance_transactions_net_out(sim: Simulated) -> None:
         if charge["status"] == "succeeded":
             bt = bts[charge["balance_transaction"]]
             assert (bt["amount"], bt["source"], bt["reporting_category"]) == (
-                charge["amount"], charge["id"], "charge")
+                charge["amount"],
+                charge["id"],
+                "charge",
+            )
         else:
             assert charge["balance_transaction"] is None
     for refund in sim.objects["refund"]:
@@ -171,9 +189,11 @@ def test_restated_and_booked_views_agree_over_the_whole_period(sim: Simulated) -
     for currency in ("usd", "eur", "jpy"):
         assert sums[(currency, "booked")] == sums[(currency, "restated")]
     late = [
-        key for key, m in sim.ledger.totals.items()
-        if key[2] == "restated" and m["refunds"] != sim.ledger.totals.get(
-            (key[0], key[1], "booked"), {"refunds": 0})["refunds"]
+        key
+        for key, m in sim.ledger.totals.items()
+        if key[2] == "restated"
+        and m["refunds"]
+        != sim.ledger.totals.get((key[0], key[1], "booked"), {"refunds": 0})["refunds"]
     ]
     assert late, "late refunds must move amounts between the two views"
 
@@ -226,9 +246,15 @@ def test_truth_mrr_matches_subscription_versions(sim: Simulated) -> None:
             d = discounts[sub["discounts"][0]]
             spec = coupons[d["source"]["coupon"]]
             terms = DiscountTerms(spec.duration, spec.percent_off, spec.amount_off, d["end"])
-        return subscription_mrr(sub["status"], price["unit_amount"], item["quantity"],
-                                price["recurring"]["interval"],
-                                price["recurring"]["interval_count"], terms, at)
+        return subscription_mrr(
+            sub["status"],
+            price["unit_amount"],
+            item["quantity"],
+            price["recurring"]["interval"],
+            price["recurring"]["interval_count"],
+            terms,
+            at,
+        )
 
     by_customer: dict[str, list[str]] = defaultdict(list)
     for sub_id, rows in versions.items():

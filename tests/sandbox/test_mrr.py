@@ -44,8 +44,16 @@ def test_round_half_up(value: Fraction, expected: int) -> None:
         (700, "week", 1, 3033),  # 3033.33
         (700, "week", 2, 1517),  # 1516.67
     ],
-    ids=["monthly", "yearly", "yearly-small", "yearly-half", "quarterly", "daily", "weekly",
-         "fortnightly"],
+    ids=[
+        "monthly",
+        "yearly",
+        "yearly-small",
+        "yearly-half",
+        "quarterly",
+        "daily",
+        "weekly",
+        "fortnightly",
+    ],
 )
 def test_monthly_amount(amount: int, interval: str, count: int, expected: int) -> None:
     assert monthly_amount(amount, interval, count) == expected
@@ -68,8 +76,10 @@ def test_discounts_follow_their_duration() -> None:
 
 def test_amount_off_never_exceeds_the_amount() -> None:
     assert discount_amount(300, DiscountTerms("forever", amount_off=500)) == 300
-    assert subscription_mrr("active", 300, 1, "month", 1, DiscountTerms("forever", amount_off=500),
-                            0) == 0
+    assert (
+        subscription_mrr("active", 300, 1, "month", 1, DiscountTerms("forever", amount_off=500), 0)
+        == 0
+    )
 
 
 def test_percent_discount_rounds_half_up() -> None:

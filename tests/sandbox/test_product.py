@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -16,7 +18,7 @@ from revstack.errors import WorldError
 from revstack.sandbox.world import product
 from revstack.sandbox.world.catalog import FEATURES_BY_TIER, PAID_FEATURES, TIER_RANK
 from revstack.sandbox.world.clock import DAY, HOUR, to_ts
-from revstack.sandbox.world.ids import PER_ENTITY, workspace_id
+from revstack.sandbox.world.ids import BASE62, workspace_id
 from revstack.sandbox.world.names import Company, Person
 from revstack.sandbox.world.story import (
     CustomerStory,
@@ -74,7 +76,7 @@ def spans_from(created: int, stages: list[Stage], end: int) -> list[PlanSpan]:
 def tier_changes_from(ws: WorkspaceStory) -> list[TierChange]:
     """Upgrades, downgrades, seat changes, churn and reactivation implied by the spans."""
     changes = []
-    for before, after in zip(ws.spans, ws.spans[1:], strict=False):
+    for before, after in itertools.pairwise(ws.spans):
         paid_before = before.tier != "free" and before.status not in ("canceled", "none")
         paid_after = after.tier != "free" and after.status not in ("canceled", "none")
         if paid_before and paid_after:
@@ -112,7 +114,7 @@ def tier_changes_from(ws: WorkspaceStory) -> list[TierChange]:
 
 def make_story(
     entity_index: int,
-    workspaces: list[tuple[float, list[Stage]]],
+    workspaces: Sequence[tuple[float, list[Stage]]],
     window: Window = WINDOW,
     created_day: float = 10,
 ) -> CustomerStory:
@@ -211,8 +213,22 @@ def simulate(
     return {table.path: sink.drain(table) for table in product.TABLES}
 
 
-def ms(table: pa.Table, column: str) -> np.ndarray:
-    return table[column].cast(pa.int64()).to_numpy()
+def ms(table: pa.Table, column: str) -> npt.NDArray[np.int64]:
+    """A timestamp column as integers in its unit (ms for events, s for truth tables)."""
+    values: npt.NDArray[np.int64] = table[column].cast(pa.int64()).to_numpy()
+    return values
+
+
+def ms_array(table: pa.Table, column: str) -> pa.Array:
+    return pa.array(ms(table, column))
+
+
+def user_number(uid: str) -> int:
+    """Inverse of `ids.user_id`: entity_index * 4096 + ordinal."""
+    number = 0
+    for char in uid.removeprefix("usr_"):
+        number = number * 62 + BASE62.index(char)
+    return number
 
 
 def props(table: pa.Table) -> list[dict[str, object]]:
@@ -228,16 +244,14 @@ def unique_events(events: pa.Table) -> pa.Table:
     return ordered.filter(pa.array(first))
 
 
-def where(table: pa.Table, predicate: Callable[[dict[str, object]], bool]) -> list[dict]:
-    return [row for row in table.to_pylist() if predicate(row)]
-
-
 # ------------------------------------------------------------------------------------------------
 # Fixtures
 # ------------------------------------------------------------------------------------------------
 
-PRO_THEN_CANCELED = [(0, [Stage(0, "pro", "active", 8), Stage(120, "free", "canceled", 0)])]
-STARTER_UPGRADED = [
+PRO_THEN_CANCELED: list[tuple[float, list[Stage]]] = [
+    (0, [Stage(0, "pro", "active", 8), Stage(120, "free", "canceled", 0)])
+]
+STARTER_UPGRADED: list[tuple[float, list[Stage]]] = [
     (
         0,
         [
@@ -292,12 +306,31 @@ def test_tables_are_the_four_product_tables() -> None:
     assert 0 < product.APP_VERSION_FROM_FRACTION < 1
 
 
+class RecordingSink(Sink):
+    """A sink that also keeps every batch in the order it was added."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.added: list[tuple[str, pa.RecordBatch]] = []
+
+    def add_batch(self, table: Table, batch: pa.RecordBatch) -> None:
+        self.added.append((table.path, batch))
+        super().add_batch(table, batch)
+
+
 def test_same_inputs_give_identical_batches(population: list[CustomerStory]) -> None:
-    stories = population[:40]
-    first, second = simulate(stories), simulate(stories)
-    for path in first:
-        assert first[path].equals(second[path]), path
-    assert first["product/events"].num_rows > 1000
+    runs = []
+    for _ in range(2):
+        sink = RecordingSink()
+        for story in population[:40]:
+            product.simulate_customer_product(story, WINDOW, SEED, EPS, sink)
+        runs.append(sink.added)
+    first, second = runs
+    assert len(first) == len(second) > 40
+    for (path_a, batch_a), (path_b, batch_b) in zip(first, second, strict=True):
+        assert path_a == path_b
+        assert batch_a.equals(batch_b), path_a
+    assert sum(b.num_rows for path, b in first if path == "product/events") > 1000
 
 
 def test_seed_and_entity_change_the_events(population: list[CustomerStory]) -> None:
@@ -440,6 +473,23 @@ def test_no_event_outside_a_workspace_life_or_the_window(
     assert (ms(events, "received_at") >= WINDOW.end * 1000).any()
 
 
+def test_spans_running_past_the_window_end_emit_nothing_after_it() -> None:
+    later = Window(WINDOW.start, WINDOW.end + 60 * DAY)
+    upgrade_day = (WINDOW.end - WINDOW.start) / DAY - 10 + 3  # 3 days after WINDOW.end
+    stages = [Stage(0, "starter", "active", 30), Stage(upgrade_day, "pro", "active", 30)]
+    stories = [make_story(i, [(0, stages)], window=later) for i in range(5)]
+    assert all(c.ts > WINDOW.end for s in stories for c in s.tier_changes)
+    world = simulate(stories, window=WINDOW)
+    occurred = ms(world["product/events"], "occurred_at")
+    assert occurred.max() < WINDOW.end * 1000
+    assert occurred.max() > (WINDOW.end - HOUR) * 1000
+    prompts = world["product/events"].filter(
+        pc.equal(world["product/events"]["event_name"], "upgrade_prompt_viewed")
+    )
+    assert any(p.get("target_plan") == "pro" for p in props(prompts))
+    assert world["truth/workspace_plan_intervals"].num_rows == 10
+
+
 def test_events_before_the_window_are_not_emitted() -> None:
     story = make_story(1, [(0, [Stage(0, "pro", "active", 5)])], created_day=-30)
     events = simulate([story])["product/events"]
@@ -448,7 +498,7 @@ def test_events_before_the_window_are_not_emitted() -> None:
 
 
 def test_app_version_appears_only_after_the_cutoff(events: pa.Table) -> None:
-    cutoff = WINDOW.start + product.APP_VERSION_FROM_FRACTION * (WINDOW.end - WINDOW.start)
+    cutoff = WINDOW.start + int(product.APP_VERSION_FROM_FRACTION * (WINDOW.end - WINDOW.start))
     occurred = ms(events, "occurred_at")
     present = events["app_version"].is_valid().to_numpy(zero_copy_only=False)
     assert not present[occurred < cutoff * 1000].any()
@@ -553,11 +603,9 @@ def test_users_track_seats() -> None:
     assert len(set(before["user_id"].drop_null().to_pylist())) == early
 
 
-def ms_array(table: pa.Table, column: str) -> pa.Array:
-    return pa.array(ms(table, column))
-
-
-def test_guests_and_shared_users(population: list[CustomerStory], world: dict) -> None:
+def test_guests_and_shared_users(
+    population: list[CustomerStory], world: dict[str, pa.Table]
+) -> None:
     members = world["truth/workspace_users"]
     customer_of = {ws.workspace_id: s for s in population for ws in s.workspaces}
     own_range = 0
@@ -565,7 +613,7 @@ def test_guests_and_shared_users(population: list[CustomerStory], world: dict) -
     for ws, user in zip(
         members["workspace_id"].to_pylist(), members["user_id"].to_pylist(), strict=True
     ):
-        entity = _user_number(user) // 4096
+        entity = user_number(user) // 4096
         if entity == customer_of[ws].entity_index:
             own_range += 1
         else:
@@ -582,15 +630,6 @@ def test_guests_and_shared_users(population: list[CustomerStory], world: dict) -
         if len({customer_of[w].entity_index for w in wss}) == 1 and len(wss) > 1
     ]
     assert shared, "users of one customer belong to several of its workspaces"
-
-
-def _user_number(uid: str) -> int:
-    from revstack.sandbox.world.ids import BASE62
-
-    number = 0
-    for char in uid.removeprefix("usr_"):
-        number = number * 62 + BASE62.index(char)
-    return number
 
 
 # ------------------------------------------------------------------------------------------------
@@ -674,8 +713,10 @@ def test_upgrades_are_preceded_by_next_tier_usage_and_prompts() -> None:
         assert {p["plan"] for p in prompts} <= {change.tier_before, change.tier_after}
 
 
-def test_some_upgrade_prompts_lead_nowhere(events: pa.Table, population: list) -> None:
-    upgrades = {}
+def test_some_upgrade_prompts_lead_nowhere(
+    events: pa.Table, population: list[CustomerStory]
+) -> None:
+    upgrades: dict[str, list[int]] = {}
     for story in population:
         for change in story.tier_changes:
             if change.kind == "upgrade":
@@ -774,17 +815,14 @@ def test_plan_intervals_are_the_spans(
 
 def test_every_event_falls_in_exactly_one_plan_interval(world: dict[str, pa.Table]) -> None:
     intervals = world["truth/workspace_plan_intervals"]
-    by_ws: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    ws_col = intervals["workspace_id"].to_pylist()
+    by_ws: dict[str, list[tuple[int, int]]] = {}
     lo, hi = ms(intervals, "valid_from"), ms(intervals, "valid_to")
-    for i, ws in enumerate(ws_col):
-        starts, ends = by_ws.get(ws, ([], []))
-        by_ws[ws] = ([*starts, lo[i]], [*ends, hi[i]])
+    for i, ws in enumerate(intervals["workspace_id"].to_pylist()):
+        by_ws.setdefault(ws, []).append((int(lo[i]), int(hi[i])))
     events = world["product/events"]
     occurred = ms(events, "occurred_at") // 1000
     for ws, t in zip(events["workspace_id"].to_pylist(), occurred, strict=True):
-        starts, ends = by_ws[ws]
-        assert sum(s <= t < e for s, e in zip(starts, ends, strict=True)) == 1
+        assert sum(start <= t < end for start, end in by_ws[ws]) == 1
 
 
 # ------------------------------------------------------------------------------------------------
@@ -815,17 +853,21 @@ def test_a_workspace_without_spans_or_created_at_the_end_gives_no_events() -> No
     }
 
 
-def test_many_seats_do_not_exhaust_user_ids() -> None:
-    story = make_story(
-        12, [(d, [Stage(0, "enterprise", "active", 1500)]) for d in (0, 1, 2)], created_day=500
-    )
-    members = simulate([story], events_per_seat_day=0.01)["truth/workspace_users"]
-    assert members.num_rows >= 3 * 1100
+def test_a_customer_beyond_its_user_id_range_invites_guests() -> None:
+    workspaces = [(d, [Stage(0, "enterprise", "active", 1500)]) for d in range(5)]
+    story = make_story(12, workspaces, created_day=500)
+    world = simulate([story], events_per_seat_day=0.01)
+    members = world["truth/workspace_users"]
+    assert members.num_rows >= 5 * 1100
     pairs = set(
         zip(members["workspace_id"].to_pylist(), members["user_id"].to_pylist(), strict=True)
     )
     assert len(pairs) == members.num_rows
-    assert workspace_id(12, 2).startswith("ws_") and PER_ENTITY >= 3
+    users = set(members["user_id"].to_pylist())
+    own = {u for u in users if user_number(u) // 4096 == 12}
+    assert len(own) == 4096
+    assert len(users - own) > 500
+    assert set(world["product/events"]["user_id"].drop_null().to_pylist()) <= users
 
 
 def test_uuid4_strings_are_canonical() -> None:

@@ -30,6 +30,15 @@ from revstack.sandbox.world.mrr import discount_amount, subscription_mrr
 from revstack.sandbox.world.names import company_for, person_at
 from revstack.sandbox.world.revenue import RevenueLedger
 from revstack.sandbox.world.rng import chance, geometric, stream, weighted
+from revstack.sandbox.world.story import (
+    OWNER_COUNT,
+    CustomerStory,
+    FieldChange,
+    PlanSpan,
+    TierChange,
+    Window,
+    WorkspaceStory,
+)
 from revstack.sandbox.world.stripe_catalog import StripeCatalog
 from revstack.sandbox.world.stripe_model import (
     BalanceTransaction,
@@ -47,15 +56,6 @@ from revstack.sandbox.world.stripe_model import (
     Subscription,
 )
 from revstack.sandbox.world.stripe_record import StripeRecorder
-from revstack.sandbox.world.story import (
-    OWNER_COUNT,
-    CustomerStory,
-    FieldChange,
-    PlanSpan,
-    TierChange,
-    Window,
-    WorkspaceStory,
-)
 from revstack.sandbox.world.tables import Sink
 
 _DECLINES = (
@@ -223,8 +223,13 @@ class CustomerSimulation:
     # ------------------------------------------------------------- lifecycle
     def _sign_up(self, ts: int) -> None:
         rng, b = self.rng, self.b
-        self.rec.emit("customer.created", render.customer(self.customer), ts, self.customer.id,
-                      request=self.rec.api_request())
+        self.rec.emit(
+            "customer.created",
+            render.customer(self.customer),
+            ts,
+            self.customer.id,
+            request=self.rec.api_request(),
+        )
         line = self._open_line(ts)
         sales = self.story.channel == "sales_led"
         trial = chance(rng, b.trial_share_sales_led if sales else b.trial_share_self_serve)
@@ -275,12 +280,12 @@ class CustomerSimulation:
     def _start_subscription(self, ts: int, line: Line, trial: bool, first: bool) -> None:
         rng, b = self.rng, self.b
         tier, interval, count, seats = self._draw_plan(first)
-        price = self.catalog.price(price_for(tier, self.story.currency, interval, count,
-                                             self._month_of(ts)))
+        price = self.catalog.price(
+            price_for(tier, self.story.currency, interval, count, self._month_of(ts))
+        )
         if self.customer.currency is None:
             self.customer.currency = self.story.currency
-            self.rec.emit("customer.updated", render.customer(self.customer), ts,
-                          self.customer.id)
+            self.rec.emit("customer.updated", render.customer(self.customer), ts, self.customer.id)
         sub_id = stripe_id(self.rec.rng, "sub", 24)
         status = "trialing" if trial else "incomplete"
         period_end = ts + b.trial_days * DAY if trial else self._period_end(ts, price, 1)
@@ -324,17 +329,31 @@ class CustomerSimulation:
         # The first invoice is created in the same request, so the subscription's first event
         # already names it as `latest_invoice`.
         first_line = (
-            self._line(0, f"Trial period for {price.product.name}", ts, period_end, seats, price,
-                       sub, False)
+            self._line(
+                0,
+                f"Trial period for {price.product.name}",
+                ts,
+                period_end,
+                seats,
+                price,
+                sub,
+                False,
+            )
             if trial
             else self._period_line(sub, ts, period_end)
         )
         inv = self._draft_invoice(ts, line, "subscription_create", [first_line], ts, ts)
-        self.rec.emit("customer.subscription.created", render.subscription(sub, ts), ts,
-                      self.customer.id, request=request)
+        self.rec.emit(
+            "customer.subscription.created",
+            render.subscription(sub, ts),
+            ts,
+            self.customer.id,
+            request=request,
+        )
         if sub.discount is not None:
-            self.rec.emit("customer.discount.created", render.discount(sub.discount), ts,
-                          self.customer.id)
+            self.rec.emit(
+                "customer.discount.created", render.discount(sub.discount), ts, self.customer.id
+            )
         self.rec.emit("invoice.created", render.invoice(inv), ts, self.customer.id)
         self._sync(line, ts)
         self._finalize(ts, inv)
@@ -345,8 +364,13 @@ class CustomerSimulation:
             self._collect(ts, line, inv)
             if sub.status == "incomplete":
                 if chance(rng, b.incomplete_recovery):
-                    self._at(ts + rng.randint(1 * HOUR, 20 * HOUR), self._retry_incomplete,
-                             line, sub, inv)
+                    self._at(
+                        ts + rng.randint(1 * HOUR, 20 * HOUR),
+                        self._retry_incomplete,
+                        line,
+                        sub,
+                        inv,
+                    )
                 else:
                     self._at(ts + 23 * HOUR, self._expire_incomplete, line, sub, inv)
             self._at(period_end, self._renew, line, sub)
@@ -372,8 +396,12 @@ class CustomerSimulation:
 
     def _trial_will_end(self, ts: int, line: Line, sub: Subscription) -> None:
         if sub.status == "trialing":
-            self.rec.emit("customer.subscription.trial_will_end", render.subscription(sub, ts), ts,
-                          self.customer.id)
+            self.rec.emit(
+                "customer.subscription.trial_will_end",
+                render.subscription(sub, ts),
+                ts,
+                self.customer.id,
+            )
 
     def _trial_end(self, ts: int, line: Line, sub: Subscription) -> None:
         if sub.status != "trialing":
@@ -389,10 +417,17 @@ class CustomerSimulation:
         sub.status = "active"
         sub.current_period_start = ts
         sub.current_period_end = self._period_end(ts, sub.price, 1)
-        inv = self._new_invoice(ts, line, "subscription_cycle",
-                                [self._period_line(sub, ts, sub.current_period_end)], ts, ts)
-        self.rec.emit("customer.subscription.updated", render.subscription(sub, ts), ts,
-                      self.customer.id)
+        inv = self._new_invoice(
+            ts,
+            line,
+            "subscription_cycle",
+            [self._period_line(sub, ts, sub.current_period_end)],
+            ts,
+            ts,
+        )
+        self.rec.emit(
+            "customer.subscription.updated", render.subscription(sub, ts), ts, self.customer.id
+        )
         self._sync(line, ts)
         self._at(ts + HOUR, self._finalize_and_charge, line, inv)
         self._at(sub.current_period_end, self._renew, line, sub)
@@ -408,20 +443,26 @@ class CustomerSimulation:
         sub.current_period_start = previous_end
         sub.current_period_end = self._next_period_end(sub)
         inv = self._new_invoice(
-            ts, line, "subscription_cycle",
+            ts,
+            line,
+            "subscription_cycle",
             [self._period_line(sub, sub.current_period_start, sub.current_period_end)],
-            sub.current_period_start, sub.current_period_start,
+            sub.current_period_start,
+            sub.current_period_start,
         )
-        self.rec.emit("customer.subscription.updated", render.subscription(sub, ts), ts,
-                      self.customer.id)
+        self.rec.emit(
+            "customer.subscription.updated", render.subscription(sub, ts), ts, self.customer.id
+        )
         self._at(ts + HOUR, self._finalize_and_charge, line, inv)
         self._at(sub.current_period_end, self._renew, line, sub)
         if sub.price.spec.interval == "year":
             self._at(sub.current_period_end - 45 * DAY, self._yearly_renewal_decision, line, sub)
 
     def _yearly_renewal_decision(self, ts: int, line: Line, sub: Subscription) -> None:
-        if sub.status == "active" and not sub.cancel_at_period_end and chance(
-            self.rng, self.b.yearly_non_renewal
+        if (
+            sub.status == "active"
+            and not sub.cancel_at_period_end
+            and chance(self.rng, self.b.yearly_non_renewal)
         ):
             self._cancel(ts, line, sub, at_period_end=True)
 
@@ -466,15 +507,21 @@ class CustomerSimulation:
         elif kind == "seats_up":
             new_seats = sub.quantity + max(1, int(sub.quantity * self.rng.uniform(0.1, 0.5)))
         else:
-            new_seats = max(1, sub.quantity - max(1, int(sub.quantity * self.rng.uniform(0.1, 0.3))))
+            new_seats = max(
+                1, sub.quantity - max(1, int(sub.quantity * self.rng.uniform(0.1, 0.3)))
+            )
         if new_tier == "enterprise":
             new_seats = max(new_seats, 10)
         count = spec.interval_count
         if new_tier != "enterprise" and count == 3:
             return  # quarterly billing exists for Enterprise only: no such downgrade
-        new_price = self.catalog.price(
-            price_for(new_tier, spec.currency, spec.interval, count, self._month_of(ts))
-        ) if new_tier != spec.tier else sub.price
+        new_price = (
+            self.catalog.price(
+                price_for(new_tier, spec.currency, spec.interval, count, self._month_of(ts))
+            )
+            if new_tier != spec.tier
+            else sub.price
+        )
         increase = new_price.spec.unit_amount * new_seats > spec.unit_amount * sub.quantity
         if increase and sub.current_period_end - ts < 10 * DAY:
             return  # upgrades close to renewal wait for the renewal
@@ -482,8 +529,13 @@ class CustomerSimulation:
         sub.price, sub.quantity = new_price, new_seats
         if not increase:
             # proration_behavior=none: the lower price applies from the next invoice.
-            self.rec.emit("customer.subscription.updated", render.subscription(sub, ts), ts,
-                          self.customer.id, request=self.rec.api_request())
+            self.rec.emit(
+                "customer.subscription.updated",
+                render.subscription(sub, ts),
+                ts,
+                self.customer.id,
+                request=self.rec.api_request(),
+            )
             self._sync(line, ts)
         else:
             # proration_behavior=always_invoice: credit unused time, charge the rest now.
@@ -493,14 +545,35 @@ class CustomerSimulation:
             debit = round_half_up_ratio(new_price.spec.unit_amount * new_seats, remaining, total)
             day = to_datetime(ts).strftime("%d %b %Y")
             lines = [
-                self._line(credit, f"Unused time on {old_seats} × {old_price.product.name} after {day}",
-                           ts, sub.current_period_end, old_seats, old_price, sub, True),
-                self._line(debit, f"Remaining time on {new_seats} × {new_price.product.name} after {day}",
-                           ts, sub.current_period_end, new_seats, new_price, sub, True),
+                self._line(
+                    credit,
+                    f"Unused time on {old_seats} \u00d7 {old_price.product.name} after {day}",
+                    ts,
+                    sub.current_period_end,
+                    old_seats,
+                    old_price,
+                    sub,
+                    True,
+                ),
+                self._line(
+                    debit,
+                    f"Remaining time on {new_seats} \u00d7 {new_price.product.name} after {day}",
+                    ts,
+                    sub.current_period_end,
+                    new_seats,
+                    new_price,
+                    sub,
+                    True,
+                ),
             ]
             inv = self._draft_invoice(ts, line, "subscription_update", lines, ts, ts)
-            self.rec.emit("customer.subscription.updated", render.subscription(sub, ts), ts,
-                          self.customer.id, request=self.rec.api_request())
+            self.rec.emit(
+                "customer.subscription.updated",
+                render.subscription(sub, ts),
+                ts,
+                self.customer.id,
+                request=self.rec.api_request(),
+            )
             self.rec.emit("invoice.created", render.invoice(inv), ts, self.customer.id)
             self._sync(line, ts)
             self._finalize(ts, inv)
@@ -513,11 +586,20 @@ class CustomerSimulation:
             sub.cancel_at = sub.current_period_end
             sub.canceled_at = ts
             sub.cancellation_reason = "cancellation_requested"
-            self.rec.emit("customer.subscription.updated", render.subscription(sub, ts), ts,
-                          self.customer.id, request=self.rec.api_request())
+            self.rec.emit(
+                "customer.subscription.updated",
+                render.subscription(sub, ts),
+                ts,
+                self.customer.id,
+                request=self.rec.api_request(),
+            )
             if chance(self.rng, self.b.undo_cancel_share):
-                self._at(self.rng.randint(ts + 1, sub.current_period_end - 1), self._undo_cancel,
-                         line, sub)
+                self._at(
+                    self.rng.randint(ts + 1, sub.current_period_end - 1),
+                    self._undo_cancel,
+                    line,
+                    sub,
+                )
         else:
             self._end_subscription(ts, line, sub, "cancellation_requested")
 
@@ -529,8 +611,13 @@ class CustomerSimulation:
         sub.canceled_at = None
         sub.cancellation_reason = None
         sub.cancellation_feedback = None
-        self.rec.emit("customer.subscription.updated", render.subscription(sub, ts), ts,
-                      self.customer.id, request=self.rec.api_request())
+        self.rec.emit(
+            "customer.subscription.updated",
+            render.subscription(sub, ts),
+            ts,
+            self.customer.id,
+            request=self.rec.api_request(),
+        )
 
     def _end_subscription(self, ts: int, line: Line, sub: Subscription, reason: str) -> None:
         sub.status = "canceled"
@@ -538,8 +625,9 @@ class CustomerSimulation:
         if sub.canceled_at is None or not sub.cancel_at_period_end:
             sub.canceled_at = ts
         sub.cancellation_reason = reason
-        self.rec.emit("customer.subscription.deleted", render.subscription(sub, ts), ts,
-                      self.customer.id)
+        self.rec.emit(
+            "customer.subscription.deleted", render.subscription(sub, ts), ts, self.customer.id
+        )
         was_paying = line.mrr > 0 or line.had_mrr
         self._sync(line, ts)
         line.sub = None
@@ -555,10 +643,10 @@ class CustomerSimulation:
         if sub is None or sub.discount is not discount:
             return
         sub.discount = None
-        self.rec.emit("customer.discount.deleted", render.discount(discount), ts,
-                      self.customer.id)
-        self.rec.emit("customer.subscription.updated", render.subscription(sub, ts), ts,
-                      self.customer.id)
+        self.rec.emit("customer.discount.deleted", render.discount(discount), ts, self.customer.id)
+        self.rec.emit(
+            "customer.subscription.updated", render.subscription(sub, ts), ts, self.customer.id
+        )
         self._sync(line, ts)
 
     def _change_contact_details(self, ts: int) -> None:
@@ -566,20 +654,29 @@ class CustomerSimulation:
         field_name = rng.choice(("email", "phone", "name"))
         old = getattr(self.customer, field_name)
         if field_name == "email":
-            local = rng.choice(("finance", "accounts", "ap", self.story.billing_contact.first_name.lower()))
+            local = rng.choice(
+                ("finance", "accounts", "ap", self.story.billing_contact.first_name.lower())
+            )
             new = f"{local}@{self.story.company.domain}"
         elif field_name == "phone":
             new = person_at(rng, self.story.company).phone
         else:
-            new = self.story.company.name if old != self.story.company.name else (
-                self.story.billing_contact.full_name
+            new = (
+                self.story.company.name
+                if old != self.story.company.name
+                else (self.story.billing_contact.full_name)
             )
         if new == old:
             return
         setattr(self.customer, field_name, new)
         self.story.stripe_changes.append(FieldChange(ts, field_name, old, new))
-        self.rec.emit("customer.updated", render.customer(self.customer), ts, self.customer.id,
-                      request=self.rec.api_request())
+        self.rec.emit(
+            "customer.updated",
+            render.customer(self.customer),
+            ts,
+            self.customer.id,
+            request=self.rec.api_request(),
+        )
 
     def _maybe_second_workspace(self, ts: int) -> None:
         if chance(self.rng, self.b.second_workspace_share):
@@ -618,13 +715,20 @@ class CustomerSimulation:
         price = sub.price
         unit = price.spec.unit_amount
         amount_text = _format_amount(unit, price.spec.currency)
-        interval = price.spec.interval if price.spec.interval_count == 1 else (
-            f"{price.spec.interval_count} {price.spec.interval}s"
+        interval = (
+            price.spec.interval
+            if price.spec.interval_count == 1
+            else (f"{price.spec.interval_count} {price.spec.interval}s")
         )
         return self._line(
             unit * sub.quantity,
-            f"{sub.quantity} seat × {price.product.name} (at {amount_text} / {interval})",
-            start, end, sub.quantity, price, sub, False,
+            f"{sub.quantity} seat \u00d7 {price.product.name} (at {amount_text} / {interval})",
+            start,
+            end,
+            sub.quantity,
+            price,
+            sub,
+            False,
         )
 
     def _new_invoice(
@@ -719,7 +823,8 @@ class CustomerSimulation:
             amount=inv.total,
             currency=inv.currency,
             customer=self.customer.id,
-            description="Subscription creation" if inv.billing_reason == "subscription_create"
+            description="Subscription creation"
+            if inv.billing_reason == "subscription_create"
             else "Subscription update",
             payment_method=self.customer.card.payment_method,
         )
@@ -749,8 +854,9 @@ class CustomerSimulation:
         sub = line.sub
         if sub is not None and sub.latest_invoice == inv.id and sub.status == "incomplete":
             sub.status = "active"
-            self.rec.emit("customer.subscription.updated", render.subscription(sub, ts), ts,
-                          self.customer.id)
+            self.rec.emit(
+                "customer.subscription.updated", render.subscription(sub, ts), ts, self.customer.id
+            )
             self._sync(line, ts)
 
     def _attempt(self, ts: int, line: Line, inv: Invoice, card_fixed: bool = False) -> None:
@@ -787,8 +893,15 @@ class CustomerSimulation:
         if ok:
             fee = processing_fee(charge.amount, charge.currency)
             charge.balance_transaction = self._balance_transaction(
-                ts, charge.amount, fee, charge.currency, "charge", "charge", charge.id,
-                day_start(ts) + 2 * DAY, pi.description,
+                ts,
+                charge.amount,
+                fee,
+                charge.currency,
+                "charge",
+                "charge",
+                charge.id,
+                day_start(ts) + 2 * DAY,
+                pi.description,
             )
             self.ledger.record("gross", charge.amount, charge.currency, ts, ts)
             self.ledger.record("fees", fee, charge.currency, ts, ts)
@@ -800,18 +913,23 @@ class CustomerSimulation:
             inv.invoice_payment.paid_at = ts
             self.rec.emit("charge.succeeded", render.charge(charge), ts, cid)
             self.rec.emit("payment_intent.succeeded", render.payment_intent(pi), ts, cid)
-            self.rec.emit("invoice_payment.paid", render.invoice_payment(inv.invoice_payment), ts,
-                          cid)
+            self.rec.emit(
+                "invoice_payment.paid", render.invoice_payment(inv.invoice_payment), ts, cid
+            )
             self.rec.emit("invoice.paid", render.invoice(inv), ts, cid)
             self.rec.emit("invoice.payment_succeeded", render.invoice(inv), ts, cid)
             if self.customer.delinquent:
                 self.customer.delinquent = False
                 self.rec.emit("customer.updated", render.customer(self.customer), ts, cid)
-            if sub is not None and sub.latest_invoice == inv.id and sub.status in (
-                "past_due", "unpaid", "incomplete"
+            if (
+                sub is not None
+                and sub.latest_invoice == inv.id
+                and sub.status in ("past_due", "unpaid", "incomplete")
             ):
                 sub.status = "active"
-                self.rec.emit("customer.subscription.updated", render.subscription(sub, ts), ts, cid)
+                self.rec.emit(
+                    "customer.subscription.updated", render.subscription(sub, ts), ts, cid
+                )
                 self._sync(line, ts)
             self._after_successful_charge(ts, charge)
             if line.had_mrr and not self.second_workspace_considered:
@@ -868,14 +986,14 @@ class CustomerSimulation:
         self.rec.emit("invoice.voided", render.invoice(inv), ts, self.customer.id)
         sub.status = "incomplete_expired"
         sub.ended_at = ts
-        self.rec.emit("customer.subscription.deleted", render.subscription(sub, ts), ts,
-                      self.customer.id)
+        self.rec.emit(
+            "customer.subscription.deleted", render.subscription(sub, ts), ts, self.customer.id
+        )
         self._sync(line, ts)
         line.sub = None
         if self.customer.delinquent:
             self.customer.delinquent = False
-            self.rec.emit("customer.updated", render.customer(self.customer), ts,
-                          self.customer.id)
+            self.rec.emit("customer.updated", render.customer(self.customer), ts, self.customer.id)
 
     def _resolve_unpaid(self, ts: int, line: Line, sub: Subscription, inv: Invoice) -> None:
         if line.sub is not sub or sub.status != "unpaid" or inv.status != "open":
@@ -889,8 +1007,7 @@ class CustomerSimulation:
         self._end_subscription(ts, line, sub, "payment_failed")
         if self.customer.delinquent:
             self.customer.delinquent = False
-            self.rec.emit("customer.updated", render.customer(self.customer), ts,
-                          self.customer.id)
+            self.rec.emit("customer.updated", render.customer(self.customer), ts, self.customer.id)
 
     # --------------------------------------------------- refunds and disputes
     def _after_successful_charge(self, ts: int, charge: Charge) -> None:
@@ -906,8 +1023,10 @@ class CustomerSimulation:
                 delay = rng.randint(30 * DAY, 60 * DAY)
             self._at(ts + delay, self._refund, charge, chance(rng, b.partial_refund_share))
         elif draw < b.refund_rate + b.dispute_rate:
-            delay = rng.randint(3 * DAY, 120 * DAY) if chance(rng, 0.3) else rng.randint(
-                10 * DAY, 60 * DAY
+            delay = (
+                rng.randint(3 * DAY, 120 * DAY)
+                if chance(rng, 0.3)
+                else rng.randint(10 * DAY, 60 * DAY)
             )
             self._at(ts + delay, self._open_dispute, charge)
 
@@ -970,7 +1089,11 @@ class CustomerSimulation:
         self.rec.emit("refund.created", render.refund(refund), ts, cid)
         if pending:
             self._at(ts + rng.randint(DAY, 5 * DAY), self._settle_refund, refund)
-        if partial and charge.amount_refunded < charge.amount and chance(rng, b.second_refund_share):
+        if (
+            partial
+            and charge.amount_refunded < charge.amount
+            and chance(rng, b.second_refund_share)
+        ):
             self._at(ts + rng.randint(DAY, 20 * DAY), self._refund, charge, False)
 
     def _settle_refund(self, ts: int, refund: Refund) -> None:
@@ -979,8 +1102,15 @@ class CustomerSimulation:
             refund.status = "failed"
             refund.failure_reason = "expired_or_canceled_card"
             refund.failure_balance_transaction = self._balance_transaction(
-                ts, refund.amount, 0, charge.currency, "refund_failure", "refund_failure",
-                refund.id, ts, "REFUND FAILURE",
+                ts,
+                refund.amount,
+                0,
+                charge.currency,
+                "refund_failure",
+                "refund_failure",
+                refund.id,
+                ts,
+                "REFUND FAILURE",
             )
             charge.amount_refunded -= refund.amount
             self.ledger.record("refunds", -refund.amount, charge.currency, ts, charge.created)
@@ -1018,7 +1148,14 @@ class CustomerSimulation:
         if not inquiry:
             fee = DISPUTE_FEES[charge.currency]
             bt = self._balance_transaction(
-                ts, -amount, fee, charge.currency, "adjustment", "dispute", dispute.id, ts,
+                ts,
+                -amount,
+                fee,
+                charge.currency,
+                "adjustment",
+                "dispute",
+                dispute.id,
+                ts,
                 f"Chargeback withdrawal for {charge.id}",
             )
             dispute.balance_transactions.append(bt)
@@ -1057,8 +1194,15 @@ class CustomerSimulation:
             return
         dispute.status = "won"
         bt = self._balance_transaction(
-            ts, dispute.amount, 0, charge.currency, "adjustment", "dispute_reversal", dispute.id,
-            day_start(ts) + 2 * DAY, f"Chargeback reversal for {charge.id}",
+            ts,
+            dispute.amount,
+            0,
+            charge.currency,
+            "adjustment",
+            "dispute_reversal",
+            dispute.id,
+            day_start(ts) + 2 * DAY,
+            f"Chargeback reversal for {charge.id}",
         )
         dispute.balance_transactions.append(bt)
         self.ledger.record("dispute_reversals", dispute.amount, charge.currency, ts, charge.created)
@@ -1074,8 +1218,13 @@ class CustomerSimulation:
         spec = sub.price.spec
         discount = sub.discount.terms if sub.discount is not None else None
         line.mrr = subscription_mrr(
-            sub.status, spec.unit_amount, sub.quantity, spec.interval, spec.interval_count,
-            discount, ts,
+            sub.status,
+            spec.unit_amount,
+            sub.quantity,
+            spec.interval,
+            spec.interval_count,
+            discount,
+            ts,
         )
         ended = sub.status in ("canceled", "incomplete_expired")
         tier = "free" if ended else spec.tier
@@ -1092,12 +1241,22 @@ class CustomerSimulation:
         seats_after = 0 if line.mrr == 0 else sub.quantity
         tier_after = tier if line.mrr > 0 else "free"
         if (tier_before, seats_before, mrr_before) != (tier_after, seats_after, line.mrr):
-            kind = _classify(line, tier_before, tier_after, seats_before, seats_after,
-                             mrr_before, line.mrr)
+            kind = _classify(
+                line, tier_before, tier_after, seats_before, seats_after, mrr_before, line.mrr
+            )
             if kind is not None:
                 self.story.tier_changes.append(
-                    TierChange(ts, line.workspace.workspace_id, kind, tier_before, tier_after,
-                               seats_before, seats_after, mrr_before, line.mrr)
+                    TierChange(
+                        ts,
+                        line.workspace.workspace_id,
+                        kind,
+                        tier_before,
+                        tier_after,
+                        seats_before,
+                        seats_after,
+                        mrr_before,
+                        line.mrr,
+                    )
                 )
             line.snapshot = (tier_after, seats_after, line.mrr)
         if line.mrr > 0:
@@ -1185,4 +1344,3 @@ def _format_amount(amount: int, currency: str) -> str:
         return f"¥{amount:,}"
     symbol = {"usd": "$", "eur": "€"}[currency]
     return f"{symbol}{amount // 100:,}.{amount % 100:02d}"
-

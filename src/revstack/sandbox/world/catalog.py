@@ -102,7 +102,9 @@ def _build_prices() -> tuple[PriceSpec, ...]:
                     retired_from_month=PRO_PRICE_RISE_MONTH if rises else None,
                 )
             )
-            prices.append(PriceSpec(f"{tier}_year_{currency}", tier, currency, "year", 1, monthly * 10))
+            prices.append(
+                PriceSpec(f"{tier}_year_{currency}", tier, currency, "year", 1, monthly * 10)
+            )
     prices.append(
         PriceSpec(
             "pro_month_usd_v2",
@@ -123,21 +125,35 @@ PRICE_BY_KEY = {price.key: price for price in PRICES}
 
 COUPONS = (
     CouponSpec("WELCOME20", "20% off the first invoice", "once", percent_off=20),
-    CouponSpec("LAUNCH25", "25% off for 3 months", "repeating", duration_in_months=3, percent_off=25),
+    CouponSpec(
+        "LAUNCH25", "25% off for 3 months", "repeating", duration_in_months=3, percent_off=25
+    ),
     CouponSpec("PARTNER10", "10% partner discount", "forever", percent_off=10),
     CouponSpec("USD50ONCE", "$50 off the first invoice", "once", amount_off=5000, currency="usd"),
     CouponSpec(
-        "USD20X6", "$20 off for 6 months", "repeating", duration_in_months=6, amount_off=2000,
+        "USD20X6",
+        "$20 off for 6 months",
+        "repeating",
+        duration_in_months=6,
+        amount_off=2000,
         currency="usd",
     ),
     CouponSpec("EUR15", "€15 off every invoice", "forever", amount_off=1500, currency="eur"),
-    CouponSpec("JPY1000", "¥1,000 off for 3 months", "repeating", duration_in_months=3,
-               amount_off=1000, currency="jpy"),
+    CouponSpec(
+        "JPY1000",
+        "¥1,000 off for 3 months",
+        "repeating",
+        duration_in_months=3,
+        amount_off=1000,
+        currency="jpy",
+    ),
 )
 COUPON_BY_ID = {coupon.id: coupon for coupon in COUPONS}
 
 
-def price_for(tier: str, currency: str, interval: str, interval_count: int, month: int) -> PriceSpec:
+def price_for(
+    tier: str, currency: str, interval: str, interval_count: int, month: int
+) -> PriceSpec:
     """The price a new subscription of this shape gets in month `month` of the world."""
     for price in PRICES:
         if (

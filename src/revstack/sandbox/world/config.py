@@ -1,4 +1,4 @@
-"""Parameters of a synthetic world. The same parameters always give the same world, byte for byte."""
+"""Parameters of a synthetic world: the same parameters always give the same world."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from revstack.sandbox.world.crm_common import (
     customer_facts,
     uniform_ms,
 )
-from revstack.sandbox.world.names import Company, company_for, person_at
+from revstack.sandbox.world.names import Company, Person, company_for, person_at
 from revstack.sandbox.world.rng import chance, stream, weighted
 from revstack.sandbox.world.salesforce_schema import schema_document
 from revstack.sandbox.world.story import OWNER_COUNT, CustomerStory, Window
@@ -123,7 +123,7 @@ def _customer_plan(story: CustomerStory, window: Window, seed: int) -> EntityPla
     """The customer's people and timeline. A sales-led customer's first touch is moved to a
     minute before sign-up at the latest, so its deal has room to exist."""
     end_ms = window.end * 1000
-    facts = customer_facts(story, end_ms)
+    facts = customer_facts(story, window, seed)
     first = story.signup_intent_at * 1000
     if facts.sales_led:
         first = min(first, facts.created_ms - _SALES_CYCLE_FLOOR_MS)
@@ -159,11 +159,16 @@ def _prospect_plan(entity_index: int, window: Window, seed: int) -> tuple[Entity
     start_ms, end_ms = window.start * 1000, window.end * 1000
     first = uniform_ms(rng, start_ms, max(start_ms + 1, end_ms - DAY_MS))
     used: set[str] = set()
-    people = [PersonPlan(_new_person(rng, company, used), first + uniform_ms(rng, 1000, 3000), True)]
+    people = [
+        PersonPlan(_new_person(rng, company, used), first + uniform_ms(rng, 1000, 3000), True)
+    ]
     for _ in range(int(weighted(rng, _OTHER_CONTACTS))):
         people.append(
-            PersonPlan(_new_person(rng, company, used),
-                       first + uniform_ms(rng, HOUR_MS, 180 * DAY_MS), False)
+            PersonPlan(
+                _new_person(rng, company, used),
+                first + uniform_ms(rng, HOUR_MS, 180 * DAY_MS),
+                False,
+            )
         )
     people[1:] = sorted(people[1:], key=lambda p: p.created_ms)
     in_salesforce = chance(rng, salesforce_sim.PROSPECT_IN_SALESFORCE)
@@ -171,7 +176,7 @@ def _prospect_plan(entity_index: int, window: Window, seed: int) -> tuple[Entity
     return plan, in_salesforce
 
 
-def _new_person(rng: random.Random, company: Company, used: set[str]):  # type: ignore[no-untyped-def]
+def _new_person(rng: random.Random, company: Company, used: set[str]) -> Person:
     """A person at `company` whose email no earlier contact of the company has."""
     while True:
         person = person_at(rng, company, free_mail=chance(rng, 0.05))

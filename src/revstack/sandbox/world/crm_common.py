@@ -9,12 +9,13 @@ import math
 import random
 from dataclasses import dataclass, field
 
-from revstack.sandbox.world.catalog import PRICE_BY_KEY, ZERO_DECIMAL, PriceSpec
-from revstack.sandbox.world.clock import DAY, quarter_end, to_date, to_ts
+from revstack.sandbox.world.catalog import ZERO_DECIMAL, PriceSpec
+from revstack.sandbox.world.clock import DAY, add_months, quarter_end, to_date, to_ts
 from revstack.sandbox.world.ids import SF_PREFIX, salesforce_id
 from revstack.sandbox.world.names import FIRST_NAMES, LAST_NAMES, Company, Person
 from revstack.sandbox.world.rng import stream
 from revstack.sandbox.world.story import OWNER_COUNT, CustomerStory, PlanSpan, Window
+from revstack.sandbox.world.stripe_catalog import StripeCatalog
 
 DAY_MS = DAY * 1000
 HOUR_MS = 3_600_000
@@ -117,7 +118,9 @@ def burst_windows(start_ms: int, end_ms: int) -> list[tuple[int, int]]:
     first = to_date(start_ms // 1000)
     last = to_date((end_ms - 1) // 1000)
     windows = []
-    for quarter in range(first.year * 4 + (first.month - 1) // 3, last.year * 4 + (last.month - 1) // 3 + 1):
+    for quarter in range(
+        first.year * 4 + (first.month - 1) // 3, last.year * 4 + (last.month - 1) // 3 + 1
+    ):
         low, high = _burst_window(quarter)
         if low < end_ms and high > start_ms:
             windows.append((max(low, start_ms), min(high, end_ms)))
@@ -227,6 +230,12 @@ def hs_number(value: float) -> str:
     return f"{value:.2f}".rstrip("0")
 
 
+def prospect_amount_minor(rng: random.Random, currency: str) -> int:
+    """A prospect deal's size: lognormal around 13,000 (major units; yen scaled up)."""
+    major = int(rng.lognormvariate(9.5, 0.9))
+    return major * 150 if currency in ZERO_DECIMAL else major * 100
+
+
 def round_money(value: float, currency: str) -> float:
     return float(round(value)) if currency in ZERO_DECIMAL else round(value, 2)
 
@@ -251,6 +260,8 @@ class Upsell:
     amount_minor: int
     """Annual value of the expansion, minor units."""
     kind: str
+    frequency: str
+    """Billing frequency of the workspace's price after the change (`billing_frequency`)."""
 
 
 @dataclass(frozen=True)
@@ -279,7 +290,8 @@ class CustomerFacts:
     acv_minor: int
     tier: str
     seats: int
-    yearly: bool
+    frequency: str
+    """Billing frequency of the first paid plan (`billing_frequency`)."""
     upsells: list[Upsell] = field(default_factory=list)
     renewals: list[Renewal] = field(default_factory=list)
     workspaces: list[tuple[str, int]] = field(default_factory=list)
@@ -301,26 +313,54 @@ class EntityPlan:
     facts: CustomerFacts | None = None
 
 
-def price_spec_of(price_id: str | None) -> PriceSpec | None:
-    """The catalog price a Stripe price id stands for, when the id embeds its lookup key
-    (``pro_year_usd`` or ``price_pro_year_usd``); None otherwise."""
-    if not price_id:
-        return None
-    key = price_id.removeprefix("price_")
-    return PRICE_BY_KEY.get(key)
+@functools.lru_cache(maxsize=8)
+def _price_specs(seed: int, window: Window) -> dict[str, PriceSpec]:
+    """Stripe price id -> catalog price of the world with this seed and window."""
+    return {price.id: price.spec for price in StripeCatalog(seed, window).prices.values()}
 
 
-def _is_yearly(span: PlanSpan) -> bool:
-    spec = price_spec_of(span.price_id)
+def _is_yearly(span: PlanSpan, prices: dict[str, PriceSpec]) -> bool:
+    spec = prices.get(span.price_id) if span.price_id else None
     return spec is not None and spec.interval == "year"
+
+
+def billing_frequency(spec: PriceSpec | None) -> str:
+    """``Annual``, ``Quarterly`` or ``Monthly``: how often a price bills (Monthly if unknown)."""
+    if spec is None:
+        return "Monthly"
+    if spec.interval == "year":
+        return "Annual"
+    return "Quarterly" if spec.interval_count == 3 else "Monthly"
+
+
+def _frequency_at(
+    story: CustomerStory, workspace_id: str | None, ts: int, prices: dict[str, PriceSpec]
+) -> str:
+    """Billing frequency of the paid span in force at `ts` (of one workspace, or the first
+    paid span of any workspace when `workspace_id` is None)."""
+    spans = [
+        span
+        for ws in story.workspaces
+        if workspace_id is None or ws.workspace_id == workspace_id
+        for span in ws.spans
+        if _paid(span) and span.price_id
+    ]
+    if workspace_id is None:
+        spans.sort(key=lambda span: span.start)
+        current = spans[0] if spans else None
+    else:
+        current = _span_at(spans, ts)
+    return billing_frequency(prices.get(current.price_id or "") if current else None)
 
 
 def _paid(span: PlanSpan) -> bool:
     return span.tier != "free" and span.status not in ("none", "canceled", "incomplete_expired")
 
 
-def customer_facts(story: CustomerStory, end_ms: int) -> CustomerFacts:
+def customer_facts(story: CustomerStory, window: Window, seed: int) -> CustomerFacts:
     """The commercial timeline of a customer as both CRMs need it."""
+    end_ms = window.end * 1000
+    prices = _price_specs(seed, window)
     created = story.created * 1000
     sales_led = story.channel == "sales_led"
     churns: list[tuple[int, int | None]] = []
@@ -342,7 +382,6 @@ def customer_facts(story: CustomerStory, end_ms: int) -> CustomerFacts:
         first_mrr = new.mrr_after
     if first_mrr == 0:
         first_mrr = 4000 * seats if story.currency != "jpy" else 5500 * seats
-    yearly = any(_is_yearly(s) for ws in story.workspaces for s in ws.spans if _paid(s))
     facts = CustomerFacts(
         created_ms=created,
         sales_led=sales_led,
@@ -351,7 +390,7 @@ def customer_facts(story: CustomerStory, end_ms: int) -> CustomerFacts:
         acv_minor=first_mrr * 12,
         tier=tier if tier != "free" else "pro",
         seats=max(1, seats),
-        yearly=yearly,
+        frequency=_frequency_at(story, None, created // 1000, prices),
         workspaces=[(ws.workspace_id, ws.created * 1000) for ws in story.workspaces],
         billing_changes=[(c.ts * 1000, c.field, c.new) for c in story.stripe_changes],
     )
@@ -363,17 +402,21 @@ def customer_facts(story: CustomerStory, end_ms: int) -> CustomerFacts:
                 c.seats_after if c.kind == "upgrade" else max(1, c.seats_after - c.seats_before),
                 max(0, c.mrr_after - c.mrr_before) * 12,
                 c.kind,
+                _frequency_at(story, c.workspace_id, c.ts, prices),
             )
             for c in story.tier_changes
             if c.kind in ("upgrade", "seats_up") and c.ts * 1000 > created and c.ts * 1000 < end_ms
         ]
-        facts.renewals = _renewals(story, end_ms)
+        facts.renewals = _renewals(story, end_ms, prices)
     return facts
 
 
-def _renewals(story: CustomerStory, end_ms: int) -> list[Renewal]:
-    """Anniversaries of yearly subscriptions that fall inside the world."""
-    from revstack.sandbox.world.clock import add_months
+def _renewals(story: CustomerStory, end_ms: int, prices: dict[str, PriceSpec]) -> list[Renewal]:
+    """Anniversaries of yearly subscriptions that fall inside the world: won while the
+    workspace is still on a paid yearly price right after it, lost otherwise."""
+
+    def yearly_paid(span: PlanSpan | None) -> bool:
+        return span is not None and _paid(span) and _is_yearly(span, prices)
 
     renewals = []
     for ws in story.workspaces:
@@ -381,31 +424,40 @@ def _renewals(story: CustomerStory, end_ms: int) -> list[Renewal]:
         index = 0
         while index < len(spans):
             span = spans[index]
-            if not (_paid(span) and _is_yearly(span)):
+            if not yearly_paid(span):
                 index += 1
                 continue
             term_start = span.start
             years = 1
-            while True:
-                anniversary = add_months(term_start, 12 * years)
-                if anniversary * 1000 >= end_ms:
-                    break
+            while (anniversary := add_months(term_start, 12 * years)) * 1000 < end_ms:
                 at = _span_at(spans, anniversary)
-                won = at is not None and _paid(at) and _is_yearly(at)
-                if won and at is not None:
+                if at is not None and yearly_paid(at):
                     renewals.append(
                         Renewal(anniversary * 1000, True, 0, at.mrr * 12, at.tier, at.seats)
                     )
                     years += 1
                     continue
-                lost_at = _lapse(spans, term_start, anniversary)
+                lapsed = next(
+                    (
+                        s.start
+                        for s in spans
+                        if term_start <= s.start < anniversary and not yearly_paid(s)
+                    ),
+                    anniversary,
+                )
                 renewals.append(
-                    Renewal(anniversary * 1000, False, lost_at * 1000, span.mrr * 12,
-                            span.tier, span.seats)
+                    Renewal(
+                        anniversary * 1000,
+                        False,
+                        lapsed * 1000,
+                        span.mrr * 12,
+                        span.tier,
+                        span.seats,
+                    )
                 )
                 break
-            # Skip past the spans this yearly run covered.
-            while index < len(spans) and spans[index].start < add_months(term_start, 12 * years):
+            covered_until = add_months(term_start, 12 * years)
+            while index < len(spans) and spans[index].start < covered_until:
                 index += 1
     renewals.sort(key=lambda r: r.at_ms)
     return renewals
@@ -416,11 +468,3 @@ def _span_at(spans: list[PlanSpan], ts: int) -> PlanSpan | None:
         if span.start <= ts < span.end:
             return span
     return None
-
-
-def _lapse(spans: list[PlanSpan], term_start: int, anniversary: int) -> int:
-    """When a yearly run stopped being paid (at most the anniversary)."""
-    for span in spans:
-        if term_start <= span.start < anniversary and not (_paid(span) and _is_yearly(span)):
-            return span.start
-    return anniversary

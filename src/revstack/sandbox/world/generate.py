@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import shutil
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,18 +77,43 @@ def all_tables() -> list[Table]:
 def generate_world(
     config: WorldConfig,
     out_dir: Path,
+    *,
+    overwrite: bool = False,
     behaviour: Behaviour | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> WorldManifest:
-    """Simulate the world `config` describes and write it to `out_dir` (created if needed).
+    """Simulate the world `config` describes and write it to `out_dir`.
 
-    `progress(done, total)` is called after each chunk of customers and prospects.
+    The world is written to a sibling directory first and moved into place when complete, so
+    `out_dir` never holds half a world. An existing non-empty `out_dir` is replaced only with
+    `overwrite`. `progress(done, total)` is called after each chunk of entities.
     """
-    behaviour = behaviour or Behaviour()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise WorldError(f"{out_dir} exists and is not a directory")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+        raise WorldError(f"{out_dir} is not empty; choose another directory or overwrite it")
+    partial = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
+    try:
+        manifest = _generate(config, partial, behaviour or Behaviour(), progress)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    partial.rename(out_dir)
+    return manifest
+
+
+def _generate(
+    config: WorldConfig,
+    out_dir: Path,
+    behaviour: Behaviour,
+    progress: Callable[[int, int], None] | None,
+) -> WorldManifest:
     window = world_window(config)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if any(out_dir.iterdir()):
-        raise WorldError(f"{out_dir} is not empty; generate a world into an empty directory")
     writer = WorldWriter(out_dir, all_tables())
     catalog = StripeCatalog(config.seed, window)
     ledger = RevenueLedger()

@@ -1,20 +1,15 @@
-"""HubSpot as the company's marketing and CRM system: companies, contacts and deals as
-versioned records, their associations, and the sales reps (owners).
-
-Each entity's events are planned first (creation, lifecycle, edits, merges, archives, deal
-stages) and then applied in time order by a `_Ledger`, which enforces what HubSpot enforces:
-an archived record takes no edits until restored, a merged contact's edits land on the winner,
-versions of a record are strictly increasing in time, associations close when a record goes.
+"""HubSpot as the company's marketing and CRM system: what happens to each company, its
+contacts and deals (lifecycle, edits, merges, archives, deal stages, late workspace mapping),
+planned as events that `hubspot_records.Ledger` applies; plus the owners and the pipeline.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import pyarrow as pa
 
 from revstack.sandbox.world.crm_common import (
     DAY_MS,
@@ -28,86 +23,47 @@ from revstack.sandbox.world.crm_common import (
     hubspot_user_id,
     major_units,
     open_deal_update_times,
+    poisson,
+    prospect_amount_minor,
     sales_reps,
     uniform_ms,
 )
-from revstack.sandbox.world.ids import PER_ENTITY, hubspot_id
-from revstack.sandbox.world.names import FREE_MAIL_DOMAINS, INDUSTRIES, JOB_TITLES, phone_for
+from revstack.sandbox.world.hubspot_records import (
+    ASSOCIATIONS,
+    COMPANIES,
+    CONTACTS,
+    DEALS,
+    OWNERS,
+    TABLES,
+    EventLog,
+    Key,
+    Ledger,
+)
+from revstack.sandbox.world.ids import PER_ENTITY
+from revstack.sandbox.world.names import (
+    FREE_MAIL_DOMAINS,
+    INDUSTRIES,
+    JOB_TITLES,
+    Person,
+    phone_for,
+)
 from revstack.sandbox.world.rng import chance, stream, weighted
 from revstack.sandbox.world.story import OWNER_COUNT, Window
-from revstack.sandbox.world.tables import Sink, Table
+from revstack.sandbox.world.tables import Sink
 
-_TS = pa.timestamp("ms", tz="UTC")
-
-_VERSIONS = pa.schema(
-    [
-        pa.field("id", pa.string(), nullable=False),
-        pa.field("version", pa.int32(), nullable=False),
-        pa.field("updated_at", _TS, nullable=False),
-        pa.field("created_at", _TS, nullable=False),
-        pa.field("archived", pa.bool_(), nullable=False),
-        pa.field("properties", pa.string(), nullable=False),
-        pa.field("changed", pa.string(), nullable=False),
-        pa.field("change_source", pa.string(), nullable=False),
-        pa.field("merged_into", pa.string()),
-        pa.field("entity_index", pa.int32(), nullable=False),
-    ]
-)
-
-_VERSIONS_DOC = (
-    "One row per version of a HubSpot {what}: the full property map as of `updated_at` "
-    "(JSON, values as the API returns them), the properties this version changed, the change "
-    "source, and `merged_into` on a merged-away record."
-)
-COMPANIES = Table("hubspot/companies", _VERSIONS, ("id", "version"), _VERSIONS_DOC.format(what="company"))
-CONTACTS = Table("hubspot/contacts", _VERSIONS, ("id", "version"), _VERSIONS_DOC.format(what="contact"))
-DEALS = Table("hubspot/deals", _VERSIONS, ("id", "version"), _VERSIONS_DOC.format(what="deal"))
-OWNERS = Table(
-    "hubspot/owners",
-    pa.schema(
-        [
-            pa.field("id", pa.string(), nullable=False),
-            pa.field("email", pa.string(), nullable=False),
-            pa.field("firstName", pa.string(), nullable=False),
-            pa.field("lastName", pa.string(), nullable=False),
-            pa.field("userId", pa.int64(), nullable=False),
-            pa.field("createdAt", _TS, nullable=False),
-            pa.field("updatedAt", _TS, nullable=False),
-            pa.field("archived", pa.bool_(), nullable=False),
-            pa.field("teams", pa.string(), nullable=False),
-        ]
-    ),
-    ("id",),
-    "HubSpot owners (the sales reps) as GET /crm/v3/owners returns them; teams is JSON.",
-)
-ASSOCIATIONS = Table(
-    "hubspot/associations",
-    pa.schema(
-        [
-            pa.field("from_type", pa.string(), nullable=False),
-            pa.field("from_id", pa.string(), nullable=False),
-            pa.field("to_type", pa.string(), nullable=False),
-            pa.field("to_id", pa.string(), nullable=False),
-            pa.field("association_type_id", pa.int32(), nullable=False),
-            pa.field("created_at", _TS, nullable=False),
-            pa.field("removed_at", _TS),
-        ]
-    ),
-    ("from_type", "from_id", "to_type", "to_id", "created_at"),
-    "HubSpot associations, one row per direction and lifetime (HubSpot-defined type ids); "
-    "removed_at is set when either record was archived or merged away.",
-)
-TABLES = [COMPANIES, CONTACTS, DEALS, OWNERS, ASSOCIATIONS]
-
-#: HubSpot-defined association type ids of the default associations.
-ASSOCIATION_TYPES = {
-    ("contacts", "companies"): 1,
-    ("companies", "contacts"): 2,
-    ("deals", "contacts"): 3,
-    ("contacts", "deals"): 4,
-    ("deals", "companies"): 5,
-    ("companies", "deals"): 6,
-}
+__all__ = [
+    "ASSOCIATIONS",
+    "COMPANIES",
+    "CONTACTS",
+    "DEALS",
+    "OWNERS",
+    "TABLES",
+    "HubSpotIds",
+    "owner_rows",
+    "pipelines_document",
+    "simulate",
+    "workspace_lag_ms",
+]
 
 #: The default deal pipeline: (stage id, label, probability, closed).
 DEAL_STAGES = (
@@ -137,24 +93,21 @@ _NEXT_STEPS = (
 _LOST_REASONS = ("Price", "Went with competitor", "No decision", "Timing", "Missing feature")
 
 #: Rates (per record, or per year a record exists) of the events the simulation injects.
-DUPLICATE_PER_COMPANY = 0.022
+DUPLICATE_PER_COMPANY = 0.033
 DUPLICATE_WINNER_IS_ORIGINAL = 0.75
 CONTACT_ARCHIVE = 0.028
 """Per non-primary contact."""
 CONTACT_RESTORE = 0.4
 COMPANY_ARCHIVE_PROSPECT = 0.03
-COMPANY_ARCHIVE_CUSTOMER = 0.005
-"""Customers' companies are always restored (a mistaken archive)."""
+"""Per prospect; customers' companies are never archived."""
 COMPANY_RESTORE_PROSPECT = 0.5
 PROSPECT_DEAL = 0.30
-OPEN_DEAL_UPDATES_PER_DAY = 0.05
+OPEN_DEAL_UPDATES_PER_DAY = 0.04
 STRIPE_ID_ON_COMPANY = 0.55
 STRIPE_CHANGE_MIRRORED = 0.5
 EDITS_PER_YEAR = 0.3
 _YEAR_MS = 365 * DAY_MS
 _MAX_UPSELL_DEALS = 40
-
-_MODIFIED = {"companies": "hs_lastmodifieddate", "contacts": "lastmodifieddate", "deals": "hs_lastmodifieddate"}
 
 
 def workspace_lag_ms(rng: random.Random) -> int:
@@ -166,236 +119,6 @@ def workspace_lag_ms(rng: random.Random) -> int:
     if kind < 0.95:
         return uniform_ms(rng, DAY_MS, 7 * DAY_MS)
     return uniform_ms(rng, 8 * DAY_MS, 30 * DAY_MS)
-
-
-# --- events and their application ------------------------------------------------------------
-
-_Key = tuple[str, int]
-
-
-@dataclass(slots=True)
-class _Event:
-    t: int
-    seq: int
-    key: _Key
-    action: str
-    """``create``, ``update``, ``archive``, ``restore`` or ``merge`` (into `other`)."""
-    changes: dict[str, str]
-    source: str
-    stamp: tuple[str, ...] = ()
-    """Properties set to the time the event takes effect."""
-    defer: bool = False
-    """Wait out an archive instead of being lost."""
-    follow: bool = False
-    """Land on the merge winner if the record was merged away."""
-    other: _Key | None = None
-    links: tuple[_Key, ...] = ()
-    """Records a new record is associated with."""
-
-
-@dataclass(slots=True, eq=False)
-class _Record:
-    kind: str
-    id: str
-    created_ms: int
-    props: dict[str, str]
-    last_ms: int
-    version: int = 0
-    archived: bool = False
-    winner: _Record | None = None
-    pending: list[_Event] = field(default_factory=list)
-    parked: list[_Record] = field(default_factory=list)
-
-
-class _Plan:
-    """Collects an entity's events; `seq` keeps the order of same-time events stable."""
-
-    def __init__(self) -> None:
-        self.events: list[_Event] = []
-
-    def add(self, t: int, key: _Key, action: str, changes: dict[str, str], source: str,
-            **options: Any) -> None:
-        self.events.append(_Event(t, len(self.events), key, action, changes, source, **options))
-
-
-class _Ledger:
-    def __init__(self, entity_index: int, end_ms: int) -> None:
-        self.entity_index = entity_index
-        self.end_ms = end_ms
-        self.records: dict[_Key, _Record] = {}
-        self.by_id: dict[str, _Record] = {}
-        self.rows: dict[str, list[dict[str, Any]]] = {"companies": [], "contacts": [], "deals": []}
-        self.associations: list[dict[str, Any]] = []
-        self.open: dict[tuple[str, str], dict[str, Any]] = {}
-
-    def run(self, events: list[_Event]) -> None:
-        events.sort(key=lambda e: (e.t, e.seq))
-        for event in events:
-            if event.t >= self.end_ms:
-                break
-            if event.action == "create":
-                self._create(event)
-                continue
-            record = self.records.get(event.key)
-            if record is None:
-                continue
-            if event.follow:
-                while record.winner is not None:
-                    record = record.winner
-            if record.winner is not None:
-                continue
-            if event.action == "restore":
-                self._restore(record, event)
-            elif record.archived:
-                if event.defer:
-                    record.pending.append(event)
-            elif event.action == "update":
-                self._update(record, event, event.t)
-            elif event.action == "archive":
-                self._archive(record, event)
-            elif event.action == "merge":
-                self._merge(record, event)
-
-    def _when(self, record: _Record, t: int) -> int | None:
-        when = max(t, record.last_ms + 1)
-        return when if when < self.end_ms else None
-
-    def _emit(self, record: _Record, t: int, changed: list[str], source: str,
-              merged_into: str | None = None) -> None:
-        record.version += 1
-        record.last_ms = t
-        record.props[_MODIFIED[record.kind]] = hs_time(t)
-        self.rows[record.kind].append(
-            {
-                "id": record.id,
-                "version": record.version,
-                "updated_at": t,
-                "created_at": record.created_ms,
-                "archived": record.archived,
-                "properties": orjson.dumps(record.props).decode(),
-                "changed": orjson.dumps(changed).decode(),
-                "change_source": source,
-                "merged_into": merged_into,
-                "entity_index": self.entity_index,
-            }
-        )
-
-    def _create(self, event: _Event) -> None:
-        kind, ordinal = event.key
-        record_id = hubspot_id(kind, self.entity_index, ordinal)
-        now = hs_time(event.t)
-        props = dict(event.changes)
-        props["createdate"] = now
-        props["hs_object_id"] = record_id
-        for name in event.stamp:
-            props[name] = now
-        record = _Record(kind, record_id, event.t, props, event.t)
-        self.records[event.key] = record
-        self.by_id[record_id] = record
-        self._emit(record, event.t, list(props), event.source)
-        for link in event.links:
-            other = self.records.get(link)
-            while other is not None and other.winner is not None:
-                other = other.winner
-            if other is not None and not other.archived:
-                self._associate(record, other, event.t)
-
-    def _update(self, record: _Record, event: _Event, t: int) -> None:
-        props = record.props
-        changed = [name for name, value in event.changes.items() if props.get(name) != value]
-        if not changed:
-            return
-        when = self._when(record, t)
-        if when is None:
-            return
-        props.update(event.changes)
-        if event.stamp:
-            now = hs_time(when)
-            for name in event.stamp:
-                props[name] = now
-                if name not in changed:
-                    changed.append(name)
-        self._emit(record, when, changed, event.source)
-
-    def _archive(self, record: _Record, event: _Event) -> None:
-        when = self._when(record, event.t)
-        if when is None:
-            return
-        record.archived = True
-        self._emit(record, when, [], event.source)
-        record.parked = self._dissociate(record, when)
-
-    def _restore(self, record: _Record, event: _Event) -> None:
-        if not record.archived:
-            return
-        when = self._when(record, event.t)
-        if when is None:
-            return
-        record.archived = False
-        self._emit(record, when, [], event.source)
-        for other in record.parked:
-            if other.winner is None and not other.archived:
-                self._associate(record, other, when)
-        record.parked = []
-        pending, record.pending = record.pending, []
-        for waiting in pending:
-            self._update(record, waiting, record.last_ms + 1)
-
-    def _merge(self, loser: _Record, event: _Event) -> None:
-        assert event.other is not None
-        winner = self.records.get(event.other)
-        while winner is not None and winner.winner is not None:
-            winner = winner.winner
-        if winner is None or winner is loser or winner.archived:
-            return
-        when = max(event.t, loser.last_ms + 1, winner.last_ms + 1)
-        if when >= self.end_ms:
-            return
-        loser.archived = True
-        loser.winner = winner
-        self._emit(loser, when, [], event.source, merged_into=winner.id)
-        merged = [i for i in winner.props.get("hs_merged_object_ids", "").split(";") if i]
-        update = {"hs_merged_object_ids": ";".join([*merged, loser.id])}
-        loser_email = loser.props.get("email")
-        if loser_email and loser_email != winner.props.get("email"):
-            extra = [e for e in winner.props.get("hs_additional_emails", "").split(";") if e]
-            update["hs_additional_emails"] = ";".join([*extra, loser_email])
-        self._update(winner, _Event(when, -1, event.other, "update", update, event.source), when)
-        for other in self._dissociate(loser, when):
-            self._associate(winner, other, when)
-
-    def _associate(self, a: _Record, b: _Record, t: int) -> None:
-        for x, y in ((a, b), (b, a)):
-            pair = (x.id, y.id)
-            if pair in self.open:
-                continue
-            row = {
-                "from_type": x.kind,
-                "from_id": x.id,
-                "to_type": y.kind,
-                "to_id": y.id,
-                "association_type_id": ASSOCIATION_TYPES[(x.kind, y.kind)],
-                "created_at": t,
-                "removed_at": None,
-            }
-            self.open[pair] = row
-            self.associations.append(row)
-
-    def _dissociate(self, record: _Record, t: int) -> list[_Record]:
-        """Close every open association of `record`; the records it was associated with."""
-        others: list[_Record] = []
-        for pair in [p for p in self.open if record.id in p]:
-            row = self.open.pop(pair)
-            row["removed_at"] = t
-            if pair[0] == record.id:
-                others.append(self.by_id[pair[1]])
-        return others
-
-    def flush(self, sink: Sink) -> None:
-        sink.extend(COMPANIES, self.rows["companies"])
-        sink.extend(CONTACTS, self.rows["contacts"])
-        sink.extend(DEALS, self.rows["deals"])
-        sink.extend(ASSOCIATIONS, self.associations)
 
 
 # --- planning --------------------------------------------------------------------------------
@@ -415,13 +138,13 @@ def simulate(plan: EntityPlan, window: Window, seed: int, sink: Sink) -> HubSpot
     if plan.first_touch_ms >= end_ms:
         return None
     rng = stream(seed, "crm-hubspot", plan.entity_index)
-    events = _Plan()
+    events = EventLog()
     has_deal = plan.facts is None and chance(rng, PROSPECT_DEAL)
     stages = _lifecycle(plan, rng, end_ms, has_deal)
     _plan_company(events, plan, rng, stages, end_ms)
     _plan_contacts(events, plan, rng, stages, end_ms)
     _plan_deals(events, plan, rng, stages, end_ms, has_deal)
-    ledger = _Ledger(plan.entity_index, end_ms)
+    ledger = Ledger(plan.entity_index, end_ms)
     ledger.run(events.events)
     ledger.flush(sink)
     company = ledger.records[("companies", 0)]
@@ -441,9 +164,7 @@ def _lifecycle(plan: EntityPlan, rng: random.Random, end_ms: int, has_deal: bool
     facts = plan.facts
     stages: list[_Stage] = []
     if facts is None:
-        reach = 3 if has_deal else sum(
-            1 for p in (0.6, 0.35, 0.5) if rng.random() < p
-        )
+        reach = 3 if has_deal else _funnel_depth(rng, (0.6, 0.35, 0.5))
         t = first
         for stage in ("marketingqualifiedlead", "salesqualifiedlead", "opportunity")[:reach]:
             t += uniform_ms(rng, HOUR_MS, 30 * DAY_MS)
@@ -452,18 +173,30 @@ def _lifecycle(plan: EntityPlan, rng: random.Random, end_ms: int, has_deal: bool
     if facts.sales_led:
         span = facts.created_ms - first
         if span > 10_000:
-            marks = sorted(first + 1 + int(rng.random() * (span - 2)) for _ in range(3))
-            for t, stage in zip(marks, ("marketingqualifiedlead", "salesqualifiedlead", "opportunity"), strict=True):
+            marks = sorted(first + 5000 + int(rng.random() * (span - 5001)) for _ in range(3))
+            for t, stage in zip(
+                marks, ("marketingqualifiedlead", "salesqualifiedlead", "opportunity"), strict=True
+            ):
                 stages.append((t, stage, "CRM_UI"))
         stages.append((facts.created_ms, "customer", "CRM_UI"))
     else:
         until = facts.customer_at_ms if facts.customer_at_ms is not None else end_ms
         if chance(rng, 0.5) and until - first > HOUR_MS:
-            stages.append((uniform_ms(rng, first + 1, min(until, first + 30 * DAY_MS)),
-                           "marketingqualifiedlead", "AUTOMATION"))
+            stages.append(
+                (
+                    uniform_ms(rng, first + 1, min(until, first + 30 * DAY_MS)),
+                    "marketingqualifiedlead",
+                    "AUTOMATION",
+                )
+            )
         if facts.customer_at_ms is not None:
-            stages.append((max(first + 1, facts.customer_at_ms + uniform_ms(rng, MINUTE_MS, 6 * HOUR_MS)),
-                           "customer", "INTEGRATION"))
+            stages.append(
+                (
+                    max(first + 1, facts.customer_at_ms + uniform_ms(rng, MINUTE_MS, 6 * HOUR_MS)),
+                    "customer",
+                    "INTEGRATION",
+                )
+            )
     if facts.customer_at_ms is not None:
         last = stages[-1][0]
         for churned, back in facts.churns:
@@ -475,6 +208,14 @@ def _lifecycle(plan: EntityPlan, rng: random.Random, end_ms: int, has_deal: bool
                 stages.append((t, "customer", "INTEGRATION"))
                 last = t
     return [s for s in stages if s[0] < end_ms]
+
+
+def _funnel_depth(rng: random.Random, pass_rates: tuple[float, ...]) -> int:
+    """How many funnel steps a prospect passes, each with its rate given the previous."""
+    depth = 0
+    while depth < len(pass_rates) and rng.random() < pass_rates[depth]:
+        depth += 1
+    return depth
 
 
 def _stage_at(stages: list[_Stage], t: int) -> str:
@@ -492,8 +233,9 @@ def _stage_update(stage: str, seen: set[str]) -> tuple[dict[str, str], tuple[str
     return {"lifecyclestage": stage}, stamp
 
 
-def _plan_company(events: _Plan, plan: EntityPlan, rng: random.Random, stages: list[_Stage],
-                  end_ms: int) -> None:
+def _plan_company(
+    events: EventLog, plan: EntityPlan, rng: random.Random, stages: list[_Stage], end_ms: int
+) -> None:
     key = ("companies", 0)
     company = plan.company
     facts = plan.facts
@@ -531,12 +273,19 @@ def _plan_company(events: _Plan, plan: EntityPlan, rng: random.Random, stages: l
         ids: list[str] = []
         for t, _, workspace in mapped:
             ids.append(workspace)
-            events.add(t, key, "update", {"workspace_ids": ";".join(ids)}, "INTEGRATION",
-                       defer=True)
+            events.add(
+                t, key, "update", {"workspace_ids": ";".join(ids)}, "INTEGRATION", defer=True
+            )
         if plan.customer_id and chance(rng, STRIPE_ID_ON_COMPANY):
             t = max(first + 1, facts.created_ms + uniform_ms(rng, MINUTE_MS, 2 * DAY_MS))
-            events.add(t, key, "update", {"stripe_customer_id": plan.customer_id},
-                       "INTEGRATION", defer=True)
+            events.add(
+                t,
+                key,
+                "update",
+                {"stripe_customer_id": plan.customer_id},
+                "INTEGRATION",
+                defer=True,
+            )
     employees = company.employees
     for t in _edit_times(rng, first, end_ms):
         what = weighted(rng, {"numberofemployees": 0.6, "hubspot_owner_id": 0.25, "industry": 0.15})
@@ -549,20 +298,17 @@ def _plan_company(events: _Plan, plan: EntityPlan, rng: random.Random, stages: l
         else:
             changes = {what: rng.choice(INDUSTRIES)}
         events.add(t, key, "update", changes, weighted(rng, EDIT_SOURCES))
-    archive = COMPANY_ARCHIVE_PROSPECT if facts is None else COMPANY_ARCHIVE_CUSTOMER
-    if chance(rng, archive):
+    if facts is None and chance(rng, COMPANY_ARCHIVE_PROSPECT):
         t = uniform_ms(rng, first + HOUR_MS, end_ms)
         events.add(t, key, "archive", {}, "CRM_UI")
-        if facts is not None or chance(rng, COMPANY_RESTORE_PROSPECT):
+        if chance(rng, COMPANY_RESTORE_PROSPECT):
             events.add(t + uniform_ms(rng, DAY_MS, 14 * DAY_MS), key, "restore", {}, "CRM_UI")
 
 
 def _edit_times(rng: random.Random, start_ms: int, end_ms: int) -> list[int]:
     if end_ms <= start_ms:
         return []
-    count = int(rng.random() < EDITS_PER_YEAR * (end_ms - start_ms) / _YEAR_MS % 1) + int(
-        EDITS_PER_YEAR * (end_ms - start_ms) / _YEAR_MS
-    )
+    count = poisson(rng, EDITS_PER_YEAR * (end_ms - start_ms) / _YEAR_MS)
     return sorted(uniform_ms(rng, start_ms + 1, end_ms) for _ in range(count))
 
 
@@ -580,8 +326,9 @@ def _contact_props(person_plan: PersonPlan, plan: EntityPlan, stage: str) -> dic
     }
 
 
-def _plan_contacts(events: _Plan, plan: EntityPlan, rng: random.Random, stages: list[_Stage],
-                   end_ms: int) -> None:
+def _plan_contacts(
+    events: EventLog, plan: EntityPlan, rng: random.Random, stages: list[_Stage], end_ms: int
+) -> None:
     company_key = ("companies", 0)
     facts = plan.facts
     for ordinal, person_plan in enumerate(plan.people):
@@ -589,8 +336,15 @@ def _plan_contacts(events: _Plan, plan: EntityPlan, rng: random.Random, stages: 
         created = person_plan.created_ms
         stage = "lead" if person_plan.primary else _stage_at(stages, created)
         source = "FORM" if person_plan.primary and not (facts and facts.sales_led) else "CRM_UI"
-        events.add(created, key, "create", _contact_props(person_plan, plan, stage), source,
-                   stamp=(f"hs_lifecyclestage_{stage}_date",), links=(company_key,))
+        events.add(
+            created,
+            key,
+            "create",
+            _contact_props(person_plan, plan, stage),
+            source,
+            stamp=(f"hs_lifecyclestage_{stage}_date",),
+            links=(company_key,),
+        )
         for t in _edit_times(rng, created, end_ms):
             if chance(rng, 0.5):
                 changes = {"phone": phone_for(rng, plan.company.country)}
@@ -606,13 +360,28 @@ def _plan_contacts(events: _Plan, plan: EntityPlan, rng: random.Random, stages: 
     seen = {"lead"}
     for t, stage, stage_source in stages:
         changes, stamp = _stage_update(stage, seen)
-        events.add(t + uniform_ms(rng, 1000, MINUTE_MS), primary, "update", changes, stage_source,
-                   stamp=stamp, defer=True, follow=True)
+        events.add(
+            t + uniform_ms(rng, 1000, MINUTE_MS),
+            primary,
+            "update",
+            changes,
+            stage_source,
+            stamp=stamp,
+            defer=True,
+            follow=True,
+        )
     if facts is not None:
         for ts, name, new in facts.billing_changes:
             if chance(rng, STRIPE_CHANGE_MIRRORED):
-                events.add(ts + uniform_ms(rng, 0, 10 * DAY_MS), primary, "update",
-                           _contact_change(name, new), "CRM_UI", defer=True, follow=True)
+                events.add(
+                    ts + uniform_ms(rng, 0, 10 * DAY_MS),
+                    primary,
+                    "update",
+                    _contact_change(name, new),
+                    "CRM_UI",
+                    defer=True,
+                    follow=True,
+                )
     if chance(rng, DUPLICATE_PER_COMPANY):
         _plan_duplicate(events, plan, rng, end_ms)
 
@@ -624,14 +393,15 @@ def _contact_change(name: str, value: str) -> dict[str, str]:
     return {name: value}
 
 
-def _plan_duplicate(events: _Plan, plan: EntityPlan, rng: random.Random, end_ms: int) -> None:
+def _plan_duplicate(events: EventLog, plan: EntityPlan, rng: random.Random, end_ms: int) -> None:
     """A second record of a known person, created later and merged into the first (or the
     first merged into it)."""
     original = 0 if chance(rng, 0.5) else rng.randrange(len(plan.people))
     source_plan = plan.people[original]
     person = source_plan.person
     if chance(rng, 0.5):
-        email = f"{person.first_name}{person.last_name}{rng.randint(1, 99)}@{rng.choice(FREE_MAIL_DOMAINS)}"
+        local = f"{person.first_name}{person.last_name}{rng.randint(1, 99)}"
+        email = f"{local}@{rng.choice(FREE_MAIL_DOMAINS)}"
     else:
         email = f"{person.first_name[0]}{person.last_name}@{plan.company.domain}"
     ordinal = len(plan.people)
@@ -639,15 +409,22 @@ def _plan_duplicate(events: _Plan, plan: EntityPlan, rng: random.Random, end_ms:
         return
     created = source_plan.created_ms + uniform_ms(rng, HOUR_MS, 120 * DAY_MS)
     duplicate = PersonPlan(
-        person=type(person)(person.first_name, person.last_name, email.lower(), person.phone,
-                            person.title),
+        person=Person(
+            person.first_name, person.last_name, email.lower(), person.phone, person.title
+        ),
         created_ms=created,
         primary=False,
     )
     key = ("contacts", ordinal)
-    events.add(created, key, "create", _contact_props(duplicate, plan, "lead"),
-               weighted(rng, {"FORM": 0.5, "IMPORT": 0.3, "CRM_UI": 0.2}),
-               stamp=("hs_lifecyclestage_lead_date",), links=(("companies", 0),))
+    events.add(
+        created,
+        key,
+        "create",
+        _contact_props(duplicate, plan, "lead"),
+        weighted(rng, {"FORM": 0.5, "IMPORT": 0.3, "CRM_UI": 0.2}),
+        stamp=("hs_lifecyclestage_lead_date",),
+        links=(("companies", 0),),
+    )
     merge_at = created + uniform_ms(rng, HOUR_MS, 60 * DAY_MS)
     original_key = ("contacts", original)
     if chance(rng, DUPLICATE_WINNER_IS_ORIGINAL):
@@ -660,8 +437,14 @@ def _money(minor: int, currency: str) -> str:
     return hs_number(major_units(minor, currency))
 
 
-def _plan_deals(events: _Plan, plan: EntityPlan, rng: random.Random, stages: list[_Stage],
-                end_ms: int, has_deal: bool) -> None:
+def _plan_deals(
+    events: EventLog,
+    plan: EntityPlan,
+    rng: random.Random,
+    stages: list[_Stage],
+    end_ms: int,
+    has_deal: bool,
+) -> None:
     facts = plan.facts
     currency = plan.currency
     name = plan.company.name
@@ -674,30 +457,62 @@ def _plan_deals(events: _Plan, plan: EntityPlan, rng: random.Random, stages: lis
         count = 2 if chance(rng, 0.2) else 1
         for ordinal in range(count):
             start = opened + ordinal * uniform_ms(rng, 30 * DAY_MS, 200 * DAY_MS)
-            amount = int(rng.lognormvariate(9.5, 0.9)) * 100
-            if currency == "jpy":
-                amount //= 100 * 1  # JPY amounts in whole yen
-                amount *= 150
-            _plan_prospect_deal(events, plan, rng, ordinal, start, amount, end_ms,
-                                f"{name} - {'New Business' if ordinal == 0 else 'Expansion'}")
+            amount = prospect_amount_minor(rng, currency)
+            _plan_prospect_deal(
+                events,
+                plan,
+                rng,
+                ordinal,
+                start,
+                amount,
+                end_ms,
+                f"{name} - {'New Business' if ordinal == 0 else 'Expansion'}",
+            )
         return
     if not facts.sales_led:
         return
     opened = next((t for t, stage, _ in stages if stage == "salesqualifiedlead"), None)
     if opened is None:
         opened = plan.first_touch_ms + 1
-    _plan_won_deal(events, plan, rng, 0, opened, facts.created_ms, facts.acv_minor,
-                   f"{name} - New Business", "newbusiness", end_ms)
+    _plan_won_deal(
+        events,
+        plan,
+        rng,
+        0,
+        opened,
+        facts.created_ms,
+        facts.acv_minor,
+        f"{name} - New Business",
+        "newbusiness",
+        end_ms,
+    )
     for ordinal, upsell in enumerate(facts.upsells[:_MAX_UPSELL_DEALS], start=1):
-        start = max(facts.created_ms + HOUR_MS, upsell.ts_ms - uniform_ms(rng, 5 * DAY_MS, 45 * DAY_MS))
+        start = max(
+            facts.created_ms + HOUR_MS, upsell.ts_ms - uniform_ms(rng, 5 * DAY_MS, 45 * DAY_MS)
+        )
         start = min(start, upsell.ts_ms - 2000)
-        _plan_won_deal(events, plan, rng, ordinal, start, upsell.ts_ms, upsell.amount_minor,
-                       f"{name} - Upsell ({upsell.tier}, {upsell.seats} seats)",
-                       "existingbusiness", end_ms)
+        _plan_won_deal(
+            events,
+            plan,
+            rng,
+            ordinal,
+            start,
+            upsell.ts_ms,
+            upsell.amount_minor,
+            f"{name} - Upsell ({upsell.tier}, {upsell.seats} seats)",
+            "existingbusiness",
+            end_ms,
+        )
 
 
-def _deal_create(plan: EntityPlan, rng: random.Random, start: int, amount_minor: int,
-                 deal_name: str, deal_type: str) -> dict[str, str]:
+def _deal_create(
+    plan: EntityPlan,
+    rng: random.Random,
+    start: int,
+    amount_minor: int,
+    deal_name: str,
+    deal_type: str,
+) -> dict[str, str]:
     return {
         "dealname": deal_name,
         "pipeline": "default",
@@ -724,22 +539,45 @@ def _open_stage_times(rng: random.Random, start: int, end: int, count: int) -> l
     return sorted(start + 1 + int(rng.random() * (end - start - 2)) for _ in range(count))
 
 
-def _plan_won_deal(events: _Plan, plan: EntityPlan, rng: random.Random, ordinal: int, start: int,
-                   close: int, amount_minor: int, deal_name: str, deal_type: str,
-                   end_ms: int) -> None:
+def _plan_won_deal(
+    events: EventLog,
+    plan: EntityPlan,
+    rng: random.Random,
+    ordinal: int,
+    start: int,
+    close: int,
+    amount_minor: int,
+    deal_name: str,
+    deal_type: str,
+    end_ms: int,
+) -> None:
     """A deal that moves through the pipeline and closes won exactly at `close`."""
     if ordinal >= PER_ENTITY:
         return
     key = ("deals", ordinal)
     start = min(start, close - 2000)
     estimate = int(amount_minor * (0.8 + 0.5 * rng.random()))
-    events.add(start, key, "create", _deal_create(plan, rng, start, estimate, deal_name, deal_type),
-               "CRM_UI", stamp=(f"hs_date_entered_{_OPEN_STAGES[0]}",),
-               links=(("companies", 0), ("contacts", 0)))
+    events.add(
+        start,
+        key,
+        "create",
+        _deal_create(plan, rng, start, estimate, deal_name, deal_type),
+        "CRM_UI",
+        stamp=(f"hs_date_entered_{_OPEN_STAGES[0]}",),
+        links=(("companies", 0), ("contacts", 0)),
+    )
     later = [s for s in _OPEN_STAGES[1:] if chance(rng, 0.85)]
-    for t, stage in zip(_open_stage_times(rng, start, close - 1000, len(later)), later, strict=False):
-        events.add(t, key, "update", {"dealstage": stage, "hs_deal_stage_probability": _PROBABILITY[stage]},
-                   "CRM_UI", stamp=(f"hs_date_entered_{stage}",))
+    for t, stage in zip(
+        _open_stage_times(rng, start, close - 1000, len(later)), later, strict=False
+    ):
+        events.add(
+            t,
+            key,
+            "update",
+            {"dealstage": stage, "hs_deal_stage_probability": _PROBABILITY[stage]},
+            "CRM_UI",
+            stamp=(f"hs_date_entered_{stage}",),
+        )
     _plan_open_updates(events, plan, rng, key, start + 1, close - 1000, amount_minor)
     events.add(
         close,
@@ -758,21 +596,40 @@ def _plan_won_deal(events: _Plan, plan: EntityPlan, rng: random.Random, ordinal:
     )
 
 
-def _plan_prospect_deal(events: _Plan, plan: EntityPlan, rng: random.Random, ordinal: int,
-                        start: int, amount_minor: int, end_ms: int, deal_name: str) -> None:
+def _plan_prospect_deal(
+    events: EventLog,
+    plan: EntityPlan,
+    rng: random.Random,
+    ordinal: int,
+    start: int,
+    amount_minor: int,
+    end_ms: int,
+    deal_name: str,
+) -> None:
     """A deal that stalls at some stage and is lost, or is still open at the world's end."""
     if start >= end_ms:
         return
     key = ("deals", ordinal)
-    events.add(start, key, "create",
-               _deal_create(plan, rng, start, amount_minor, deal_name, "newbusiness"), "CRM_UI",
-               stamp=(f"hs_date_entered_{_OPEN_STAGES[0]}",),
-               links=(("companies", 0), ("contacts", 0)))
+    events.add(
+        start,
+        key,
+        "create",
+        _deal_create(plan, rng, start, amount_minor, deal_name, "newbusiness"),
+        "CRM_UI",
+        stamp=(f"hs_date_entered_{_OPEN_STAGES[0]}",),
+        links=(("companies", 0), ("contacts", 0)),
+    )
     t = start
     for stage in _OPEN_STAGES[1 : 1 + rng.randrange(len(_OPEN_STAGES))]:
         t += uniform_ms(rng, 2 * DAY_MS, 30 * DAY_MS)
-        events.add(t, key, "update", {"dealstage": stage, "hs_deal_stage_probability": _PROBABILITY[stage]},
-                   "CRM_UI", stamp=(f"hs_date_entered_{stage}",))
+        events.add(
+            t,
+            key,
+            "update",
+            {"dealstage": stage, "hs_deal_stage_probability": _PROBABILITY[stage]},
+            "CRM_UI",
+            stamp=(f"hs_date_entered_{stage}",),
+        )
     closed = t + uniform_ms(rng, 3 * DAY_MS, 90 * DAY_MS) if chance(rng, 0.55) else end_ms
     _plan_open_updates(events, plan, rng, key, start + 1, min(closed, end_ms) - 1000, amount_minor)
     if closed < end_ms:
@@ -791,14 +648,23 @@ def _plan_prospect_deal(events: _Plan, plan: EntityPlan, rng: random.Random, ord
         )
 
 
-def _plan_open_updates(events: _Plan, plan: EntityPlan, rng: random.Random, key: _Key, start: int,
-                       end: int, amount_minor: int) -> None:
+def _plan_open_updates(
+    events: EventLog,
+    plan: EntityPlan,
+    rng: random.Random,
+    key: Key,
+    start: int,
+    end: int,
+    amount_minor: int,
+) -> None:
     """Amount, close date and next-step edits while a deal is open (busier at quarter ends)."""
     for t in open_deal_update_times(rng, start, end, OPEN_DEAL_UPDATES_PER_DAY):
         changes: dict[str, str] = {}
         draw = rng.random()
         if draw < 0.4:
-            changes["amount"] = _money(int(amount_minor * (0.8 + 0.5 * rng.random())), plan.currency)
+            changes["amount"] = _money(
+                int(amount_minor * (0.8 + 0.5 * rng.random())), plan.currency
+            )
         if 0.25 < draw < 0.65:
             changes["closedate"] = hs_time(_day(t + uniform_ms(rng, 3 * DAY_MS, 60 * DAY_MS)))
         if draw > 0.5 or not changes:
@@ -824,8 +690,13 @@ def owner_rows(window: Window, seed: int) -> list[dict[str, Any]]:
                 "updatedAt": created + rep.index * 7 * DAY_MS + 3_600_000,
                 "archived": False,
                 "teams": orjson.dumps(
-                    [{"id": "4021" if rep.team == "Enterprise Sales" else "4022",
-                      "name": rep.team, "primary": True}]
+                    [
+                        {
+                            "id": "4021" if rep.team == "Enterprise Sales" else "4022",
+                            "name": rep.team,
+                            "primary": True,
+                        }
+                    ]
                 ).decode(),
             }
         )
@@ -852,8 +723,10 @@ def pipelines_document(window: Window) -> dict[str, Any]:
                         "archived": False,
                         "createdAt": created,
                         "updatedAt": created,
-                        "metadata": {"isClosed": "true" if closed else "false",
-                                     "probability": f"{probability:.1f}"},
+                        "metadata": {
+                            "isClosed": "true" if closed else "false",
+                            "probability": f"{probability:.1f}",
+                        },
                     }
                     for order, (stage, label, probability, closed) in enumerate(DEAL_STAGES)
                 ],

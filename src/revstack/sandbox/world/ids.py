@@ -13,13 +13,16 @@ import string
 BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _SF_SUFFIX = string.ascii_uppercase + "012345"
 
+# Random bits that cover 62**n for the id lengths in use.
+_BITS = {n: (62**n).bit_length() + 8 for n in range(1, 33)}
+
 #: Records per entity reserved in the CRM id spaces (contacts, deals, opportunities, ...).
 PER_ENTITY = 64
 
 
 def stripe_id(rng: random.Random, prefix: str, length: int = 24) -> str:
     """A Stripe-like id such as ``ch_3Pq...``: prefix, underscore, random base62."""
-    return prefix + "_" + "".join(rng.choices(BASE62, k=length))
+    return prefix + "_" + base62(rng.getrandbits(_BITS[length]) % 62**length, length)
 
 
 def base62(number: int, width: int) -> str:

@@ -34,7 +34,9 @@ def round_half_up(value: Fraction) -> int:
     """Nearest integer, halves away from zero (so -2.5 -> -3 and 2.5 -> 3)."""
     sign = -1 if value < 0 else 1
     magnitude = abs(value)
-    return sign * int((magnitude.numerator * 2 + magnitude.denominator) // (2 * magnitude.denominator))
+    return sign * int(
+        (magnitude.numerator * 2 + magnitude.denominator) // (2 * magnitude.denominator)
+    )
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from revstack.sandbox.world import stripe_render as render
 from revstack.sandbox.world.clock import DAY, HOUR
 from revstack.sandbox.world.ids import stripe_id
 from revstack.sandbox.world.rng import stream
+from revstack.sandbox.world.story import Window
 from revstack.sandbox.world.stripe_model import BalanceTransaction, Payout
 from revstack.sandbox.world.stripe_record import StripeRecorder
-from revstack.sandbox.world.story import Window
 from revstack.sandbox.world.tables import Sink
 
 #: Ordinals of account-level objects (payouts) come after every customer's.
@@ -62,7 +62,11 @@ def record_payouts(
             balance = 0
             rec.emit("payout.created", render.payout(payout, created), created, None)
             if payout.arrival_date < window.end:
-                rec.emit("payout.paid", render.payout(payout, payout.arrival_date),
-                         payout.arrival_date, None)
+                rec.emit(
+                    "payout.paid",
+                    render.payout(payout, payout.arrival_date),
+                    payout.arrival_date,
+                    None,
+                )
             rec.final("payout", render.payout(payout, window.end), None)
             rec.final("balance_transaction", render.balance_transaction(bt, window.end), None)

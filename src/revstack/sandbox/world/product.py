@@ -1,18 +1,18 @@
 """Product usage: the events each customer's workspaces send, and the truth behind them.
 
 The billing simulation hands over a `CustomerStory`; this module tells the same life from the
-product's point of view. Each workspace has users that roughly track its seats, and sends a
+product's point of view. Each workspace has users that roughly track its seats and sends a
 Poisson number of events per UTC day, scaled by seats, billing status and weekday. Churned
 workspaces keep using the features of their last paid plan for days to weeks (the client still
-believes it has that plan), and each upgrade is preceded by a week of next-tier feature use and
-upgrade prompts.
+shows that plan), and each upgrade is preceded by a week of next-tier feature use and upgrade
+prompts.
 
 Delivery is imperfect on purpose: most events arrive within seconds, some minutes to hours late,
 a few (mobile clients) up to 72 hours late, and about 1% arrive twice. A new top-level field,
 ``app_version``, appears partway through the period.
 
 Everything is drawn with NumPy from the customer's own stream and assembled as Arrow arrays,
-one batch per table per customer.
+a few record batches per customer.
 """
 
 from __future__ import annotations
@@ -38,9 +38,11 @@ from revstack.sandbox.world.tables import Sink, Table
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 Bool = npt.NDArray[np.bool_]
+U8 = npt.NDArray[np.uint8]
 
 UTC_MS = pa.timestamp("ms", tz="UTC")
 UTC_S = pa.timestamp("s", tz="UTC")
+DAY_MS = DAY * 1000
 
 EVENTS = Table(
     "product/events",
@@ -74,7 +76,7 @@ USAGE_DAILY = Table(
         ]
     ),
     ("workspace_id", "date", "event_name"),
-    "Unique events (duplicates counted once) and distinct users per workspace, UTC day of "
+    "Unique events (duplicates counted once) and distinct user ids per workspace, UTC date of "
     "occurred_at and event name.",
 )
 PLAN_INTERVALS = Table(
@@ -93,7 +95,7 @@ PLAN_INTERVALS = Table(
         ]
     ),
     ("workspace_id", "valid_from"),
-    "The plan, price and billing status of each workspace over half-open [valid_from, valid_to) "
+    "Plan, price and billing status of each workspace over half-open [valid_from, valid_to) "
     "intervals: what plan attribution of product events must reproduce.",
 )
 WORKSPACE_USERS = Table(
@@ -114,8 +116,7 @@ TABLES: list[Table] = [EVENTS, USAGE_DAILY, PLAN_INTERVALS, WORKSPACE_USERS]
 #: Events occurring from this fraction of the window on carry the top-level ``app_version``.
 APP_VERSION_FROM_FRACTION = 0.55
 
-TIER_NAMES = ("free", "starter", "pro", "enterprise")
-assert tuple(sorted(TIER_RANK, key=TIER_RANK.__getitem__)) == TIER_NAMES
+TIER_NAMES = tuple(sorted(TIER_RANK, key=TIER_RANK.__getitem__))
 TOP_TIER = len(TIER_NAMES) - 1
 
 EVENT_NAMES = (
@@ -130,7 +131,7 @@ EVENT_NAMES = (
 PAGE_VIEW, FEATURE_USED, EXPORT_VIDEO, INVITE, LOGIN, REPORT, PROMPT = range(len(EVENT_NAMES))
 
 # --- Volume -------------------------------------------------------------------------------------
-#: Multiplier of seats x events_per_seat_day by billing status (paid-plan statuses).
+#: Multiplier of seats x events_per_seat_day by status, for spans with a paid plan's features.
 STATUS_FACTOR = {
     "trialing": 1.0,
     "active": 1.0,
@@ -138,11 +139,11 @@ STATUS_FACTOR = {
     "unpaid": 0.4,
     "incomplete": 0.5,
 }
-#: Statuses in which the subscription is over: usage fades out after the last paid plan.
+#: Statuses of a subscription that is over: usage fades out after the last paid plan.
 ENDED_STATUSES = frozenset({"canceled", "incomplete_expired"})
 #: Events per active user per day, relative to events_per_seat_day, without a subscription.
 FREE_FACTOR = 0.25
-#: Usage right after cancellation relative to the last paid level; decays over the tail.
+#: Usage right after cancellation relative to the last paid level; it decays over the tail.
 TAIL_START_FACTOR = 0.8
 TAIL_DAYS = (3, 35)
 #: Share of tail events that are paid-feature use (exporting work before access ends).
@@ -161,8 +162,9 @@ USER_ORDINALS = 4096
 SEAT_FILL = (0.75, 1.0)
 FREE_MAX_USERS = 3
 GUEST_SHARE = 0.05
-#: Chance that a slot of a customer's second (third, ...) workspace is an existing user.
-SHARED_SHARE_ADMIN = 0.7
+#: Chance that the first slot of a customer's second (third, ...) workspace is an existing
+#: user of the customer, and the same for its other slots.
+SHARED_SHARE_FIRST = 0.7
 SHARED_SHARE = 0.3
 GUEST_ENTITY_SPREAD = 500
 GUEST_ORDINALS = 8
@@ -176,7 +178,7 @@ FUNNEL_FEATURES_MEAN = 3.0
 BACKGROUND, FUNNEL_PROMPT, FUNNEL_FEATURE, TAIL = 0, 1, 2, 3
 
 # --- Event contents -----------------------------------------------------------------------------
-#: Relative weight of each event name for a client on a tier (before restricting by tier).
+#: Relative weight of each event name (export_video needs Pro; prompts need a higher tier).
 NAME_WEIGHTS = {
     PAGE_VIEW: 0.44,
     FEATURE_USED: 0.30,
@@ -214,7 +216,7 @@ PAGE_PATHS = (
 )
 LOGIN_METHODS = (("password", 0.55), ("google", 0.35), ("magic_link", 0.1))
 REPORT_TYPES = (("usage", 0.4), ("activity", 0.35), ("funnel", 0.15), ("custom", 0.1))
-#: Median and log-sigma of duration_ms per event name; names without one carry no duration.
+#: Median and log-sigma of duration_ms per event name; other names carry no duration.
 DURATION_MS = {
     PAGE_VIEW: (20_000.0, 1.0),
     FEATURE_USED: (45_000.0, 1.1),
@@ -227,7 +229,7 @@ MAX_LATENESS_MS = 72 * HOUR * 1000
 LATE_SHARE = 0.03
 MOBILE_SHARE = 0.01
 DUPLICATE_SHARE = 0.01
-#: Ranges (ms, log-uniform) of late, mobile and duplicate-redelivery delays.
+#: Log-uniform ranges (ms) of late delivery, mobile delivery and a duplicate's extra delay.
 LATE_MS = (60_000, 6 * HOUR * 1000)
 MOBILE_MS = (30 * MINUTE * 1000, 71 * HOUR * 1000)
 REDELIVERY_MS = (1_000, 6 * HOUR * 1000)
@@ -238,54 +240,51 @@ FAST_MAX_MS = 9_999
 APP_MAJOR = 5
 APP_RELEASE_DAYS = 14
 APP_PATCHES = 3
-APP_LAGGING = np.array([0.7, 0.2, 0.1])
-"""Share of events from clients 0, 1 and 2 releases behind the latest."""
+#: Share of events from clients 0, 1 and 2 releases behind the latest.
+APP_BEHIND = (0.7, 0.2, 0.1)
 
 
 # ================================================================================================
-# Static vocabularies: JSON fragments and categorical distributions, built once.
+# Static tables: categorical draws and JSON fragments, built once.
 # ================================================================================================
 
-
-def _json_str(value: str) -> str:
-    """A JSON string literal for the plain ASCII vocabulary used here."""
-    return '"' + value + '"'
+LOOKUP_SIZE = 4096
+"""Buckets of a lookup table: categories are drawn with their probability to 1/4096."""
 
 
-def _cumulative(weights: F64) -> F64:
-    """Row-wise cumulative distributions of non-negative weight rows."""
+def lookup_table(weights: F64) -> I64:
+    """Category of each of `LOOKUP_SIZE` equally likely buckets, per row of weights.
+
+    Indexing the table with a uniform bucket draws a category with probability proportional
+    to its weight (rounded to 1/LOOKUP_SIZE); a category of weight 0 is never drawn.
+    """
     totals = weights.sum(axis=-1, keepdims=True)
-    result: F64 = np.cumsum(weights / np.where(totals > 0, totals, 1.0), axis=-1)
-    return result
+    cdf = np.cumsum(weights / np.where(totals > 0, totals, 1.0), axis=-1)
+    u = (np.arange(LOOKUP_SIZE) + 0.5) / LOOKUP_SIZE
+    table: I64 = (cdf[..., :-1, None] <= u).sum(axis=-2).astype(np.int64)
+    return table
 
 
 def _name_weights() -> F64:
     rows = np.zeros((len(TIER_NAMES), len(EVENT_NAMES)))
     for tier in range(len(TIER_NAMES)):
         for name, weight in NAME_WEIGHTS.items():
-            if name == EXPORT_VIDEO and tier < EXPORT_VIDEO_MIN_TIER:
-                continue
-            if name == PROMPT and tier == TOP_TIER:
+            if (name == EXPORT_VIDEO and tier < EXPORT_VIDEO_MIN_TIER) or (
+                name == PROMPT and tier == TOP_TIER
+            ):
                 continue
             rows[tier, name] = weight
     return rows
 
 
-def _feature_weights() -> F64:
+def _feature_weights(paid_only: bool = False) -> F64:
+    """Per tier, the weights of its features (only paid ones, if it has any, with `paid_only`)."""
     rows = np.zeros((len(TIER_NAMES), len(FEATURES)))
     for tier, tier_name in enumerate(TIER_NAMES):
-        for feature in FEATURES_BY_TIER[tier_name]:
+        features = FEATURES_BY_TIER[tier_name]
+        paid = [f for f in features if f in PAID_FEATURES]
+        for feature in paid if paid_only and paid else features:
             rows[tier, FEATURES.index(feature)] = FEATURE_WEIGHT.get(feature, 0.05)
-    return rows
-
-
-def _paid_feature_weights() -> F64:
-    """Like `_feature_weights` restricted to paid features (all features if a tier has none)."""
-    rows = _feature_weights()
-    paid = np.array([feature in PAID_FEATURES for feature in FEATURES])
-    for row in rows:
-        if (row * paid).any():
-            row *= paid
     return rows
 
 
@@ -301,65 +300,76 @@ def _new_feature_weights() -> F64:
     return rows
 
 
-NAME_CDF = _cumulative(_name_weights())
-FEATURE_CDF = _cumulative(_feature_weights())
-NEW_FEATURE_CDF = _cumulative(_new_feature_weights())
-PAID_FEATURE_CDF = _cumulative(_paid_feature_weights())
-PATH_CDF = _cumulative(np.array([w for _, w in PAGE_PATHS]))
-LOGIN_CDF = _cumulative(np.array([w for _, w in LOGIN_METHODS]))
-REPORT_CDF = _cumulative(np.array([w for _, w in REPORT_TYPES]))
-APP_LAGGING_CDF = _cumulative(APP_LAGGING)
-DURATION_MEDIAN = np.array(
-    [DURATION_MS.get(name, (0.0, 0.0))[0] for name in range(len(EVENT_NAMES))]
-)
-DURATION_SIGMA = np.array(
-    [DURATION_MS.get(name, (0.0, 0.0))[1] for name in range(len(EVENT_NAMES))]
-)
+def _variant_weights() -> F64:
+    """Per event name, the weights of its page path, login method or report type."""
+    variants = {PAGE_VIEW: PAGE_PATHS, LOGIN: LOGIN_METHODS, REPORT: REPORT_TYPES}
+    width = max(len(options) for options in variants.values())
+    rows = np.zeros((len(EVENT_NAMES), width))
+    rows[:, 0] = 1.0
+    for name, options in variants.items():
+        rows[name] = 0.0
+        rows[name, : len(options)] = [weight for _, weight in options]
+    return rows
 
 
-def _head_vocabulary() -> tuple[list[str], dict[int, int]]:
+NAME_LOOKUP = lookup_table(_name_weights())
+FEATURE_LOOKUP = lookup_table(_feature_weights())
+PAID_FEATURE_LOOKUP = lookup_table(_feature_weights(paid_only=True))
+NEW_FEATURE_LOOKUP = lookup_table(_new_feature_weights())
+VARIANT_LOOKUP = lookup_table(_variant_weights())
+APP_BEHIND_LOOKUP = lookup_table(np.array(APP_BEHIND))
+HAS_DURATION = np.array([name in DURATION_MS for name in range(len(EVENT_NAMES))])
+DURATION_MEDIAN = np.array([DURATION_MS.get(n, (1.0, 0.0))[0] for n in range(len(EVENT_NAMES))])
+DURATION_SIGMA = np.array([DURATION_MS.get(n, (1.0, 0.0))[1] for n in range(len(EVENT_NAMES))])
+
+
+def _head_vocabulary() -> tuple[list[str], list[int]]:
     """Opening JSON fragments per event name and variant, and where each name's variants start.
 
-    Each fragment opens the object and ends with a comma; the duration and plan fragments
-    follow. Variants are the page path, feature, login method or report type.
+    A fragment opens the object and ends either with ``"duration_ms":`` (names with a
+    duration, whose number follows) or with a comma. Variants are the page path, feature,
+    login method or report type.
     """
+    fields: dict[int, list[str]] = {
+        PAGE_VIEW: [f'"path":"{path}"' for path, _ in PAGE_PATHS],
+        FEATURE_USED: [f'"feature":"{f}","path":"/app/{f}"' for f in FEATURES],
+        EXPORT_VIDEO: ['"feature":"export_video","format":"mp4","path":"/app/export"'],
+        INVITE: ['"path":"/settings/team"'],
+        LOGIN: [f'"method":"{m}","path":"/login"' for m, _ in LOGIN_METHODS],
+        REPORT: [f'"path":"/reports","report_type":"{r}"' for r, _ in REPORT_TYPES],
+        PROMPT: [f'"feature":"{f}","path":"/upgrade"' for f in FEATURES],
+    }
     heads: list[str] = []
-    base: dict[int, int] = {}
-
-    def add(name: int, fragments: list[str]) -> None:
-        base[name] = len(heads)
-        heads.extend(fragments)
-
-    add(PAGE_VIEW, [f'{{"path":{_json_str(path)},' for path, _ in PAGE_PATHS])
-    add(
-        FEATURE_USED,
-        [f'{{"feature":{_json_str(f)},"path":{_json_str("/app/" + f)},' for f in FEATURES],
-    )
-    add(EXPORT_VIDEO, ['{"feature":"export_video","format":"mp4","path":"/app/export",'])
-    add(INVITE, ['{"path":"/settings/team",'])
-    add(LOGIN, [f'{{"method":{_json_str(m)},"path":"/login",' for m, _ in LOGIN_METHODS])
-    add(REPORT, [f'{{"path":"/reports","report_type":{_json_str(r)},' for r, _ in REPORT_TYPES])
-    add(PROMPT, [f'{{"feature":{_json_str(f)},"path":"/upgrade",' for f in FEATURES])
+    base: list[int] = []
+    for name in range(len(EVENT_NAMES)):
+        base.append(len(heads))
+        end = ',"duration_ms":' if HAS_DURATION[name] else ","
+        heads.extend("{" + text + end for text in fields[name])
     return heads, base
+
+
+def _tail_vocabulary() -> list[str]:
+    """Closing fragments indexed by ``(has_duration * tiers + plan) * (tiers + 1) + target + 1``
+    (target -1: no target plan)."""
+    return [
+        ("," if has_duration else "")
+        + f'"plan":"{plan}"'
+        + ("" if target is None else f',"target_plan":"{target}"')
+        + "}"
+        for has_duration in (False, True)
+        for plan in TIER_NAMES
+        for target in (None, *TIER_NAMES)
+    ]
 
 
 _HEADS, _HEAD_BASE = _head_vocabulary()
 HEADS = pa.array(_HEADS, pa.string())
-HEAD_BASE = np.array([_HEAD_BASE[name] for name in range(len(EVENT_NAMES))], dtype=np.int64)
-#: Closing fragments indexed by ``believed_tier * (tiers + 1) + target_tier + 1``.
-TAILS = pa.array(
-    [
-        f'"plan":{_json_str(plan)}'
-        + ("" if target is None else f',"target_plan":{_json_str(target)}')
-        + "}"
-        for plan in TIER_NAMES
-        for target in (None, *TIER_NAMES)
-    ],
-    pa.string(),
-)
+HEAD_BASE = np.array(_HEAD_BASE, dtype=np.int64)
+TAILS = pa.array(_tail_vocabulary(), pa.string())
 EVENT_NAME_ARRAY = pa.array(EVENT_NAMES, pa.string())
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-_UUID_HEX_POSITIONS = np.array([i for i in range(36) if i not in (8, 13, 18, 23)], dtype=np.int64)
+#: Two lower-case hex digits of each byte value, as they lie in memory.
+HEX_PAIRS = np.frombuffer(b"".join(b"%02x" % i for i in range(256)), dtype=np.uint16)
+UUID_GROUPS = ((0, 8), (9, 13), (14, 18), (19, 23), (24, 36))
 
 
 # ================================================================================================
@@ -367,27 +377,42 @@ _UUID_HEX_POSITIONS = np.array([i for i in range(36) if i not in (8, 13, 18, 23)
 # ================================================================================================
 
 
-def draw_categorical(rng: np.random.Generator, cdf_rows: F64) -> I64:
-    """One category per row of `cdf_rows` (each a cumulative distribution)."""
-    if cdf_rows.shape[0] == 0:
-        return np.zeros(0, dtype=np.int64)
-    u = rng.random(int(cdf_rows.shape[0]))
-    picks: I64 = (cdf_rows[:, :-1] <= u[:, None]).sum(axis=1).astype(np.int64)
+def draw(rng: np.random.Generator, table: I64, rows: I64 | None = None, size: int = 0) -> I64:
+    """Draw categories from a `lookup_table`: one per entry of `rows` (a table per row), or
+    `size` draws from a single-row table."""
+    if rows is None:
+        picks: I64 = table[rng.integers(0, LOOKUP_SIZE, size)]
+    else:
+        picks = table[rows, rng.integers(0, LOOKUP_SIZE, rows.size)]
     return picks
 
 
-def draw_from(rng: np.random.Generator, cdf: F64, count: int) -> I64:
-    """`count` draws of one category from a single cumulative distribution."""
-    picks: I64 = np.searchsorted(cdf[:-1], rng.random(count), side="right").astype(np.int64)
-    return picks
+# Continuous draws are built from `Generator.random` alone, whose stream NumPy keeps stable.
 
 
-def log_uniform(rng: np.random.Generator, low: float, high: float, size: int) -> F64:
-    result: F64 = np.exp(rng.uniform(np.log(low), np.log(high), size))
+def uniform(rng: np.random.Generator, low: float, high: float, size: int) -> F64:
+    result: F64 = low + (high - low) * rng.random(size)
     return result
 
 
-def fixed_width_strings(chars: npt.NDArray[np.uint8]) -> pa.Array:
+def log_uniform(rng: np.random.Generator, low: float, high: float, size: int) -> F64:
+    result: F64 = np.exp(uniform(rng, np.log(low), np.log(high), size))
+    return result
+
+
+def standard_normal(rng: np.random.Generator, size: int) -> F64:
+    """Standard normal draws (Box-Muller)."""
+    u = rng.random((2, size))
+    result: F64 = np.sqrt(-2.0 * np.log1p(-u[0])) * np.cos(2.0 * np.pi * u[1])
+    return result
+
+
+def exponential(rng: np.random.Generator, mean: float, size: int) -> F64:
+    result: F64 = -mean * np.log1p(-rng.random(size))
+    return result
+
+
+def fixed_width_strings(chars: U8) -> pa.Array:
     """Arrow strings from a (rows, width) array of ASCII bytes, without a Python loop."""
     rows, width = chars.shape
     offsets = np.arange(0, (rows + 1) * width, width, dtype=np.int32)
@@ -397,30 +422,36 @@ def fixed_width_strings(chars: npt.NDArray[np.uint8]) -> pa.Array:
     )
 
 
-def hex_chars(raw: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+def hex_chars(raw: U8) -> U8:
     """Lower-case hex digits of each row of bytes: (rows, n) -> (rows, 2n)."""
-    out = np.empty((raw.shape[0], raw.shape[1] * 2), dtype=np.uint8)
-    out[:, 0::2] = _HEX[raw >> 4]
-    out[:, 1::2] = _HEX[raw & 0x0F]
-    return out
+    pairs: U8 = HEX_PAIRS[raw].view(np.uint8)
+    return pairs
+
+
+def random_bytes(rng: np.random.Generator, rows: int, width: int) -> U8:
+    raw: U8 = rng.integers(0, 256, (rows, width), dtype=np.uint8)
+    return raw
 
 
 def uuid4_strings(rng: np.random.Generator, count: int) -> pa.Array:
     """`count` random version-4 UUIDs as canonical text, drawn from `rng`."""
-    raw = np.frombuffer(rng.bytes(16 * count), dtype=np.uint8).reshape(count, 16).copy()
+    raw = random_bytes(rng, count, 16)
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
+    digits = hex_chars(raw)
     chars = np.full((count, 36), ord("-"), dtype=np.uint8)
-    chars[:, _UUID_HEX_POSITIONS] = hex_chars(raw)
+    used = 0
+    for start, end in UUID_GROUPS:
+        chars[:, start:end] = digits[:, used : used + end - start]
+        used += end - start
     return fixed_width_strings(chars)
 
 
 def anonymous_ids(rng: np.random.Generator, count: int) -> pa.Array:
-    """``anon_`` plus 16 random hex digits."""
-    raw = np.frombuffer(rng.bytes(8 * count), dtype=np.uint8).reshape(count, 8)
+    """``anon_`` and 16 random hex digits."""
     chars = np.empty((count, 21), dtype=np.uint8)
     chars[:, :5] = np.frombuffer(b"anon_", dtype=np.uint8)
-    chars[:, 5:] = hex_chars(raw)
+    chars[:, 5:] = hex_chars(random_bytes(rng, count, 8))
     return fixed_width_strings(chars)
 
 
@@ -451,6 +482,15 @@ def app_versions(releases: int) -> pa.Array:
     return pa.array(
         [f"{APP_MAJOR}.{r}.{p}" for r in range(releases) for p in range(APP_PATCHES)], pa.string()
     )
+
+
+def masked_take(values: pa.Array, index: I64, missing: Bool) -> pa.Array:
+    """``values[index]``, null where `missing`."""
+    return values.take(pa.array(index, pa.int64(), mask=missing))
+
+
+def timestamps_ms(values: I64) -> pa.Array:
+    return pa.array(values, UTC_MS)
 
 
 # ================================================================================================
@@ -506,7 +546,7 @@ class SpanParams:
     """Active users (a prefix of the workspace's user slots)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Tail:
     tier: int
     users: int
@@ -519,13 +559,14 @@ class _Tail:
 def span_params(
     spans: list[PlanSpan], rng: np.random.Generator, events_per_seat_day: float
 ) -> SpanParams:
-    """Usage level, active users and the client's idea of the plan, per span."""
+    """Usage level, active users and the plan the client shows, per span."""
     n = len(spans)
-    fill = rng.uniform(*SEAT_FILL)
-    engagement = float(np.exp(rng.normal(0.0, ENGAGEMENT_SIGMA) - ENGAGEMENT_SIGMA**2 / 2))
-    tail_days = rng.uniform(*TAIL_DAYS, size=n)
+    fill = float(uniform(rng, *SEAT_FILL, 1)[0])
+    log_engagement = ENGAGEMENT_SIGMA * standard_normal(rng, 1)[0] - ENGAGEMENT_SIGMA**2 / 2
+    engagement = float(np.exp(log_engagement))
+    tail_days = uniform(rng, *TAIL_DAYS, n)
     lingers = rng.random(n) < LINGER_SHARE
-    lags = rng.exponential(PLAN_CACHE_LAG_MEAN, size=n).astype(np.int64)
+    lags = exponential(rng, PLAN_CACHE_LAG_MEAN, n).astype(np.int64)
     per_seat = events_per_seat_day * engagement
     start = np.array([s.start for s in spans], dtype=np.int64)
     rate = np.zeros(n)
@@ -553,12 +594,12 @@ def span_params(
             if tail is None:
                 tier, tail_users, paid_rate = last_paid
                 tail = _Tail(
-                    tier,
-                    tail_users,
-                    paid_rate * TAIL_START_FACTOR,
-                    span.start,
-                    span.start + int(tail_days[i] * DAY),
-                    tail_users * per_seat * FREE_FACTOR if lingers[i] else 0.0,
+                    tier=tier,
+                    users=tail_users,
+                    rate=paid_rate * TAIL_START_FACTOR,
+                    origin=span.start,
+                    end=span.start + int(tail_days[i] * DAY),
+                    linger_rate=tail_users * per_seat * FREE_FACTOR if lingers[i] else 0.0,
                 )
             ended[i] = True
             tail_tier[i], users[i], rate[i] = tail.tier, tail.users, tail.rate
@@ -620,7 +661,7 @@ def fill_slots(
     taken: set[str] = set()
     draws = rng.random(slots)
     for slot in range(slots):
-        share = SHARED_SHARE_ADMIN if slot == 0 else SHARED_SHARE
+        share = SHARED_SHARE_FIRST if slot == 0 else SHARED_SHARE
         reuse = not first_workspace and draws[slot] < share
         candidates = [u for u in directory.own if u not in taken] if reuse else []
         if candidates:
@@ -643,7 +684,7 @@ def fill_slots(
 
 def slot_joined_at(params: SpanParams) -> I64:
     """When each user slot first became active: the start of the first non-empty span with
-    more active users than the slot's position."""
+    more active users than the slot's position (-1: never active)."""
     slots = int(params.users.max(initial=0))
     joined = np.full(slots, -1, dtype=np.int64)
     for start, end, users in zip(params.start, params.end, params.users, strict=True):
@@ -654,8 +695,34 @@ def slot_joined_at(params: SpanParams) -> I64:
 
 
 # ================================================================================================
-# Event times
+# One workspace's events, as numbers
 # ================================================================================================
+
+
+@dataclass(frozen=True)
+class EventFrame:
+    """Numeric columns of events, one entry per unique event."""
+
+    workspace: I64
+    """Index of the workspace within the customer."""
+    occurred_ms: I64
+    kind: I64
+    """BACKGROUND, FUNNEL_PROMPT, FUNNEL_FEATURE or TAIL."""
+    shown_tier: I64
+    """Tier the client believes the workspace is on."""
+    target_tier: I64
+    """Tier an upgrade-funnel event points to (-1 for other events)."""
+    user: I64
+    """Index into the customer's user slots."""
+
+    @staticmethod
+    def concat(frames: list[EventFrame]) -> EventFrame:
+        names = [f.name for f in dataclasses.fields(EventFrame)]
+        if not frames:
+            return EventFrame(**{name: np.zeros(0, dtype=np.int64) for name in names})
+        return EventFrame(
+            **{name: np.concatenate([getattr(f, name) for f in frames]) for name in names}
+        )
 
 
 def background_times(
@@ -666,17 +733,16 @@ def background_times(
         np.clip(params.start, lo, hi), np.clip(params.end, lo, hi)
     )
     mid = (piece_lo + piece_hi) / 2
-    age = mid - params.tail_origin[owner]
-    in_tail = mid < params.tail_end[owner]
-    tail_level = params.rate[owner] * np.exp(-age / params.tail_tau[owner])
+    tail_level = params.rate[owner] * np.exp(
+        -(mid - params.tail_origin[owner]) / params.tail_tau[owner]
+    )
     level = np.where(
         params.ended[owner],
-        np.where(in_tail, tail_level, params.linger_rate[owner]),
+        np.where(mid < params.tail_end[owner], tail_level, params.linger_rate[owner]),
         params.rate[owner],
     )
     expected = level * WEEKDAY_FACTOR[weekday(piece_lo)] * (piece_hi - piece_lo) / DAY
-    counts = rng.poisson(expected)
-    piece = np.repeat(np.arange(counts.size), counts)
+    piece = np.repeat(np.arange(expected.size), rng.poisson(expected))
     width_ms = (piece_hi - piece_lo)[piece] * 1000
     occurred = piece_lo[piece] * 1000 + (rng.random(piece.size) * width_ms).astype(np.int64)
     return occurred, owner[piece]
@@ -703,36 +769,6 @@ def funnel_times(
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
     return np.concatenate(times), np.concatenate(kinds), np.concatenate(targets)
-
-
-# ================================================================================================
-# One workspace's events, as numbers
-# ================================================================================================
-
-
-@dataclass(frozen=True)
-class EventFrame:
-    """Numeric columns of events, one entry per unique event."""
-
-    workspace: I64
-    """Index of the workspace within the customer."""
-    occurred_ms: I64
-    kind: I64
-    shown_tier: I64
-    """Tier the client believes the workspace is on."""
-    target_tier: I64
-    """Tier an upgrade prompt points to (-1 for other events)."""
-    user: I64
-    """Index into the customer's user slots."""
-
-    @staticmethod
-    def concat(frames: list[EventFrame]) -> EventFrame:
-        names = [f.name for f in dataclasses.fields(EventFrame)]
-        if not frames:
-            return EventFrame(**{name: np.zeros(0, dtype=np.int64) for name in names})
-        return EventFrame(
-            **{name: np.concatenate([getattr(f, name) for f in frames]) for name in names}
-        )
 
 
 def shown_tier(params: SpanParams, span: I64, occurred_ms: I64) -> I64:
@@ -770,21 +806,20 @@ def workspace_events(
     occurred, span = background_times(params, lo, hi, rng)
     f_occurred, f_kind, f_target = funnel_times(upgrades, lo, hi, rng)
     f_span = np.searchsorted(params.start, f_occurred // 1000, side="right") - 1
+    everyday = occurred.size
     occurred = np.concatenate([occurred, f_occurred])
     span = np.concatenate([span, f_span]).astype(np.int64)
-    kind = np.concatenate([np.full(occurred.size - f_kind.size, BACKGROUND), f_kind])
     in_tail = params.ended[span] & (occurred // 1000 < params.tail_end[span])
-    kind = np.where((kind == BACKGROUND) & in_tail, TAIL, kind)
-    target = np.concatenate([np.full(occurred.size - f_kind.size, -1), f_target])
-    activity = np.exp(rng.normal(0.0, USER_ACTIVITY_SIGMA, int(params.users.max(initial=1))))
-    users = pick_users(params, span, activity, rng) + slot_offset
+    kind = np.concatenate([np.where(in_tail[:everyday], TAIL, BACKGROUND), f_kind])
+    slots = int(params.users.max(initial=1))
+    activity = np.exp(USER_ACTIVITY_SIGMA * standard_normal(rng, slots))
     return EventFrame(
         workspace=np.full(occurred.size, workspace_index, dtype=np.int64),
         occurred_ms=occurred,
         kind=kind.astype(np.int64),
         shown_tier=shown_tier(params, span, occurred),
-        target_tier=target.astype(np.int64),
-        user=users.astype(np.int64),
+        target_tier=np.concatenate([np.full(everyday, -1), f_target]).astype(np.int64),
+        user=pick_users(params, span, activity, rng) + slot_offset,
     )
 
 
@@ -801,7 +836,6 @@ class EventContent:
     tail: I64
     """Index into TAILS."""
     duration_ms: I64
-    has_duration: Bool
     anonymous: Bool
 
 
@@ -809,57 +843,54 @@ def event_content(frame: EventFrame, rng: np.random.Generator) -> EventContent:
     """Event names and properties of each event (as vocabulary indices)."""
     count = frame.occurred_ms.size
     tier = frame.shown_tier
-    exporting = (frame.kind == TAIL) & (rng.random(count) < TAIL_PAID_SHARE)
-    previewing = frame.kind == FUNNEL_FEATURE
-    name = np.select(
-        [frame.kind == FUNNEL_PROMPT, previewing | exporting],
-        [PROMPT, FEATURE_USED],
-        draw_categorical(rng, NAME_CDF[tier]),
-    ).astype(np.int64)
-    is_prompt = name == PROMPT
-    target = np.where(frame.target_tier >= 0, frame.target_tier, np.minimum(tier + 1, TOP_TIER))
-    target = np.where(is_prompt | previewing, target, -1)
     tiers = len(TIER_NAMES)
-    feature = np.select(
-        [is_prompt | previewing, exporting],
-        [
-            draw_categorical(rng, NEW_FEATURE_CDF[tier * tiers + np.maximum(target, 0)]),
-            draw_categorical(rng, PAID_FEATURE_CDF[tier]),
-        ],
-        draw_categorical(rng, FEATURE_CDF[tier]),
-    )
-    variant = np.select(
-        [name == PAGE_VIEW, (name == FEATURE_USED) | is_prompt, name == LOGIN, name == REPORT],
-        [
-            draw_from(rng, PATH_CDF, count),
-            feature,
-            draw_from(rng, LOGIN_CDF, count),
-            draw_from(rng, REPORT_CDF, count),
-        ],
-        0,
-    )
-    noise = np.exp(rng.normal(0.0, 1.0, count) * DURATION_SIGMA[name])
-    duration = np.maximum(1, (DURATION_MEDIAN[name] * noise).astype(np.int64))
-    anonymous = (name == PAGE_VIEW) & (rng.random(count) < ANONYMOUS_PAGE_VIEW_SHARE)
+    name = draw(rng, NAME_LOOKUP, tier)
+    exporting = (frame.kind == TAIL) & (rng.random(count) < TAIL_PAID_SHARE)
+    name[exporting | (frame.kind == FUNNEL_FEATURE)] = FEATURE_USED
+    name[frame.kind == FUNNEL_PROMPT] = PROMPT
+    # Prompts and funnel previews show a feature of a higher tier.
+    upselling = (name == PROMPT) | (frame.kind == FUNNEL_FEATURE)
+    target = np.where(frame.target_tier >= 0, frame.target_tier, np.minimum(tier + 1, TOP_TIER))
+    target = np.where(upselling, target, -1)
+    feature = draw(rng, FEATURE_LOOKUP, tier)
+    feature[exporting] = draw(rng, PAID_FEATURE_LOOKUP, tier[exporting])
+    feature[upselling] = draw(rng, NEW_FEATURE_LOOKUP, (tier * tiers + target)[upselling])
+    variant = draw(rng, VARIANT_LOOKUP, name)
+    variant = np.where((name == FEATURE_USED) | (name == PROMPT), feature, variant)
+    noise = np.exp(standard_normal(rng, count) * DURATION_SIGMA[name])
+    prompt_target = np.where(name == PROMPT, target, -1)
     return EventContent(
         name=name,
         head=HEAD_BASE[name] + variant,
-        tail=tier * (tiers + 1) + np.where(is_prompt, target, -1) + 1,
-        duration_ms=duration,
-        has_duration=DURATION_MEDIAN[name] > 0,
-        anonymous=anonymous,
+        tail=(HAS_DURATION[name] * tiers + tier) * (tiers + 1) + prompt_target + 1,
+        duration_ms=np.maximum(1, (DURATION_MEDIAN[name] * noise).astype(np.int64)),
+        anonymous=(name == PAGE_VIEW) & (rng.random(count) < ANONYMOUS_PAGE_VIEW_SHARE),
+    )
+
+
+def properties_json(content: EventContent) -> pa.Array:
+    """The ``properties`` JSON text of each event: head fragment, duration, tail fragment."""
+    duration = pa.array(content.duration_ms, pa.int64(), mask=~HAS_DURATION[content.name])
+    return pc.binary_join_element_wise(
+        HEADS.take(pa.array(content.head)),
+        pc.cast(duration, pa.string()),
+        TAILS.take(pa.array(content.tail)),
+        "",
+        null_handling="replace",
+        null_replacement="",
     )
 
 
 def lateness_ms(rng: np.random.Generator, count: int) -> I64:
-    """received_at - occurred_at: seconds at most, minutes to hours for a few, up to 72 h for
-    mobile clients that were offline."""
+    """received_at - occurred_at: at most seconds for most, minutes to hours for a few, and up
+    to 72 h for mobile clients that were offline."""
     u = rng.random(count)
-    fast = np.minimum(FAST_MEDIAN_MS * np.exp(rng.normal(0.0, 1.0, count)), FAST_MAX_MS)
-    late = log_uniform(rng, *LATE_MS, count)
-    mobile = log_uniform(rng, *MOBILE_MS, count)
-    chosen = np.where(u < MOBILE_SHARE, mobile, np.where(u < MOBILE_SHARE + LATE_SHARE, late, fast))
-    result: I64 = np.maximum(chosen, 1).astype(np.int64)
+    late_ms = np.minimum(FAST_MEDIAN_MS * np.exp(standard_normal(rng, count)), FAST_MAX_MS)
+    mobile = u < MOBILE_SHARE
+    late = (u >= MOBILE_SHARE) & (u < MOBILE_SHARE + LATE_SHARE)
+    late_ms[mobile] = log_uniform(rng, *MOBILE_MS, int(mobile.sum()))
+    late_ms[late] = log_uniform(rng, *LATE_MS, int(late.sum()))
+    result: I64 = np.maximum(late_ms, 1).astype(np.int64)
     return result
 
 
@@ -871,37 +902,15 @@ def redelivery_ms(rng: np.random.Generator, lateness: I64) -> I64:
 
 
 def app_version_index(occurred_ms: I64, cutoff_ms: int, rng: np.random.Generator) -> I64:
-    """Index into `app_versions` per event, -1 (no field) before the cutoff."""
-    release = (occurred_ms - cutoff_ms) // (APP_RELEASE_DAYS * DAY * 1000)
-    behind = draw_from(rng, APP_LAGGING_CDF, occurred_ms.size)
-    patch = rng.integers(0, APP_PATCHES, occurred_ms.size)
-    index = np.maximum(release - behind, 0) * APP_PATCHES + patch
-    result: I64 = np.where(occurred_ms >= cutoff_ms, index, -1).astype(np.int64)
-    return result
-
-
-def properties_json(content: EventContent) -> pa.Array:
-    """The ``properties`` JSON text of each event, assembled from vocabulary fragments."""
-    duration = pa.array(content.duration_ms, pa.int64(), mask=~content.has_duration)
-    duration_text = pc.binary_join_element_wise(
-        '"duration_ms":', pc.cast(duration, pa.string()), ",", ""
-    )
-    return pc.binary_join_element_wise(
-        HEADS.take(pa.array(content.head)),
-        duration_text,
-        TAILS.take(pa.array(content.tail)),
-        "",
-        null_handling="replace",
-        null_replacement="",
-    )
-
-
-def masked_take(values: pa.Array, index: I64, missing: Bool) -> pa.Array:
-    return values.take(pa.array(index, pa.int64(), mask=missing))
-
-
-def timestamps_ms(values: I64) -> pa.Array:
-    return pa.array(values, pa.int64()).cast(UTC_MS)
+    """Index into `app_versions` per event; -1 (no field) before the cutoff. A release ships
+    every APP_RELEASE_DAYS from the cutoff on; some clients run one or two releases behind."""
+    index = np.full(occurred_ms.size, -1, dtype=np.int64)
+    after = np.flatnonzero(occurred_ms >= cutoff_ms)
+    release = (occurred_ms[after] - cutoff_ms) // (APP_RELEASE_DAYS * DAY_MS)
+    behind = draw(rng, APP_BEHIND_LOOKUP, size=after.size)
+    patch = rng.integers(0, APP_PATCHES, after.size)
+    index[after] = np.maximum(release - behind, 0) * APP_PATCHES + patch
+    return index
 
 
 # ================================================================================================
@@ -915,7 +924,7 @@ def simulate_customer_product(
     """Add the product events and product truth of one customer's workspaces to `sink`.
 
     Workspace plans come from their spans (which must tile each workspace's life); events are
-    emitted for [max(created, window.start), window.end). Upgrade tier changes of the story
+    emitted for [max(created, window.start), window.end). The story's upgrade tier changes
     shape the week before each upgrade.
     """
     rng = np_stream(seed, "product", story.entity_index)
@@ -931,8 +940,8 @@ def simulate_customer_product(
     for index, workspace in enumerate(story.workspaces):
         spans = check_spans(workspace)
         intervals.extend((workspace, span) for span in spans if span.end > span.start)
+        anon_pool_sizes.append(1)
         if not spans:
-            anon_pool_sizes.append(1)
             continue
         params = span_params(spans, rng, events_per_seat_day)
         joined = slot_joined_at(params)
@@ -943,7 +952,7 @@ def simulate_customer_product(
             for uid, ts in zip(slots, joined, strict=True)
             if ts >= 0
         )
-        anon_pool_sizes.append(1 + joined.size // 2)
+        anon_pool_sizes[-1] += joined.size // 2
         if events_per_seat_day > 0:
             lo, hi = max(workspace.created, window.start), window.end
             upgrades = upgrades_by_ws.get(workspace.workspace_id, [])
@@ -954,22 +963,22 @@ def simulate_customer_product(
         sink.add_batch(WORKSPACE_USERS, workspace_users_batch(members))
     frame = EventFrame.concat(frames)
     if frame.occurred_ms.size:
-        _add_events(sink, story, frame, directory.slots, anon_pool_sizes, window, rng)
+        add_events(sink, story, frame, directory.slots, anon_pool_sizes, window, rng)
 
 
 def plan_intervals_batch(intervals: list[tuple[WorkspaceStory, PlanSpan]]) -> pa.RecordBatch:
     columns = {
         "workspace_id": pa.array([w.workspace_id for w, _ in intervals], pa.string()),
         "customer_id": pa.array([w.customer_id for w, _ in intervals], pa.string()),
-        "valid_from": pa.array([s.start for _, s in intervals], pa.int64()).cast(UTC_S),
-        "valid_to": pa.array([s.end for _, s in intervals], pa.int64()).cast(UTC_S),
+        "valid_from": pa.array([s.start for _, s in intervals], UTC_S),
+        "valid_to": pa.array([s.end for _, s in intervals], UTC_S),
         "tier": pa.array([s.tier for _, s in intervals], pa.string()),
         "product_id": pa.array([s.product_id for _, s in intervals], pa.string()),
         "price_id": pa.array([s.price_id for _, s in intervals], pa.string()),
         "billing_status": pa.array([s.status for _, s in intervals], pa.string()),
         "seats": pa.array([s.seats for _, s in intervals], pa.int64()),
     }
-    return _batch(PLAN_INTERVALS, columns)
+    return record_batch(PLAN_INTERVALS, columns)
 
 
 def workspace_users_batch(members: list[tuple[str, str, int]]) -> pa.RecordBatch:
@@ -977,12 +986,12 @@ def workspace_users_batch(members: list[tuple[str, str, int]]) -> pa.RecordBatch
     columns = {
         "workspace_id": pa.array(workspaces, pa.string()),
         "user_id": pa.array(users, pa.string()),
-        "joined_at": pa.array(joined, pa.int64()).cast(UTC_S),
+        "joined_at": pa.array(joined, UTC_S),
     }
-    return _batch(WORKSPACE_USERS, columns)
+    return record_batch(WORKSPACE_USERS, columns)
 
 
-def _add_events(
+def add_events(
     sink: Sink,
     story: CustomerStory,
     frame: EventFrame,
@@ -991,8 +1000,8 @@ def _add_events(
     window: Window,
     rng: np.random.Generator,
 ) -> None:
-    """Turn a customer's unique events into the delivered rows (with duplicates) and the
-    daily usage truth."""
+    """Turn a customer's unique events into delivered rows (with duplicates) and the daily
+    usage truth."""
     count = frame.occurred_ms.size
     content = event_content(frame, rng)
     pool_size = np.array(anon_pool_sizes, dtype=np.int64)
@@ -1001,7 +1010,6 @@ def _add_events(
     anon_pool = anonymous_ids(rng, int(pool_size.sum()))
     cutoff_ms = (window.start + int(APP_VERSION_FROM_FRACTION * (window.end - window.start))) * 1000
     version = app_version_index(frame.occurred_ms, cutoff_ms, rng)
-    releases = int(version.max(initial=0)) // APP_PATCHES + 1
     lateness = lateness_ms(rng, count)
     event_ids = uuid4_strings(rng, count)
     duplicate = np.flatnonzero(rng.random(count) < DUPLICATE_SHARE)
@@ -1018,51 +1026,51 @@ def _add_events(
         "workspace_id": workspace_ids.take(pa.array(frame.workspace)),
         "anonymous_id": masked_take(anon_pool, anon_slot, ~content.anonymous),
         "properties": properties_json(content),
-        "app_version": masked_take(app_versions(releases), version, version < 0),
+        "app_version": masked_take(
+            app_versions(int(version.max()) // APP_PATCHES + 1), version, version < 0
+        ),
     }
-    unique = _batch(EVENTS, columns)
+    unique = record_batch(EVENTS, columns)
     sink.add_batch(EVENTS, unique)
     if duplicate.size:
-        copies = unique.take(pa.array(duplicate))
-        copies = copies.set_column(
-            EVENTS.schema.get_field_index("received_at"),
-            EVENTS.schema.field("received_at"),
-            timestamps_ms(redelivered),
+        received = EVENTS.schema.get_field_index("received_at")
+        copies = unique.take(pa.array(duplicate)).set_column(
+            received, EVENTS.schema.field(received), timestamps_ms(redelivered)
         )
         sink.add_batch(EVENTS, copies)
-    sink.add_batch(USAGE_DAILY, _usage_daily(story, frame, content, workspace_ids))
+    sink.add_batch(USAGE_DAILY, usage_daily_batch(story, frame, content, workspace_ids))
 
 
-def _usage_daily(
+def usage_daily_batch(
     story: CustomerStory, frame: EventFrame, content: EventContent, workspace_ids: pa.Array
 ) -> pa.RecordBatch:
     """Unique events and distinct users per (workspace, UTC date, event name)."""
-    day = frame.occurred_ms // (DAY * 1000)
+    day = frame.occurred_ms // DAY_MS
     day0 = int(day.min())
     days = int(day.max()) - day0 + 1
     names = len(EVENT_NAMES)
     key = (frame.workspace * days + (day - day0)) * names + content.name
-    keys, events = np.unique(key, return_counts=True)
+    bins = len(story.workspaces) * days * names
+    per_key = np.bincount(key, minlength=bins)
+    keys = np.flatnonzero(per_key)
     known = ~content.anonymous
     slots = int(frame.user.max()) + 1
     pairs = np.unique(key[known] * slots + frame.user[known])
-    user_keys, user_counts = np.unique(pairs // slots, return_counts=True)
-    users = np.zeros(keys.size, dtype=np.int64)
-    users[np.searchsorted(keys, user_keys)] = user_counts
-    workspace = keys // (days * names)
+    users = np.bincount(pairs // slots, minlength=bins)[keys]
+    workspace = pa.array(keys // (days * names))
     customer_ids = pa.array([w.customer_id for w in story.workspaces], pa.string())
     columns = {
-        "workspace_id": workspace_ids.take(pa.array(workspace)),
-        "customer_id": customer_ids.take(pa.array(workspace)),
-        "date": pa.array((keys // names) % days + day0, pa.int32()).cast(pa.date32()),
+        "workspace_id": workspace_ids.take(workspace),
+        "customer_id": customer_ids.take(workspace),
+        "date": pa.array(((keys // names) % days + day0).astype(np.int32), pa.date32()),
         "event_name": EVENT_NAME_ARRAY.take(pa.array(keys % names)),
-        "events": pa.array(events, pa.int64()),
+        "events": pa.array(per_key[keys], pa.int64()),
         "users": pa.array(users, pa.int64()),
     }
-    return _batch(USAGE_DAILY, columns)
+    return record_batch(USAGE_DAILY, columns)
 
 
-def _batch(table: Table, columns: dict[str, pa.Array]) -> pa.RecordBatch:
+def record_batch(table: Table, columns: dict[str, pa.Array]) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(
         [columns[name] for name in table.schema.names], schema=table.schema
     )

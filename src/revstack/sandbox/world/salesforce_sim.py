@@ -1,12 +1,7 @@
-"""Salesforce as the sales team's CRM: accounts, contacts, opportunities (with line items,
-stage history and contract terms) as versioned records, plus the static users and price book.
-
-As in `hubspot_sim`, an entity's events are planned first and applied in time order by a
-`_Ledger`, which carries Salesforce's rules: deleting an account deletes its contacts and
-opportunities (and their line items), undeleting brings them back, a purge removes a record
-and its children for good, merging reparents the loser's children onto the master, and
-OpportunityHistory gets one row whenever an opportunity's stage, amount or close date changes.
-Times are whole seconds, as Salesforce keeps them.
+"""Salesforce as the sales team's CRM: what happens to each account, its contacts and
+opportunities (stages, line items, contract terms, renewals, duplicates and merges, soft and
+hard deletes), planned as events that `salesforce_records.Ledger` applies; plus the static
+users and price book.
 """
 
 from __future__ import annotations
@@ -16,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-import pyarrow as pa
 
 from revstack.sandbox.world.catalog import PRICE_BY_KEY, PRODUCTS, TIERS
 from revstack.sandbox.world.clock import add_months
@@ -30,6 +24,7 @@ from revstack.sandbox.world.crm_common import (
     major_units,
     open_deal_update_times,
     poisson,
+    prospect_amount_minor,
     round_money,
     sales_reps,
     salesforce_user_id,
@@ -40,45 +35,29 @@ from revstack.sandbox.world.crm_common import (
 from revstack.sandbox.world.ids import PER_ENTITY, SF_PREFIX, salesforce_id, sf_record_id
 from revstack.sandbox.world.names import JOB_TITLES, Person, phone_for
 from revstack.sandbox.world.rng import chance, stream, weighted
+from revstack.sandbox.world.salesforce_records import (
+    OBJECTS,
+    SF_TABLES,
+    TABLES,
+    EventLog,
+    Key,
+    Ledger,
+)
 from revstack.sandbox.world.story import OWNER_COUNT, Window
-from revstack.sandbox.world.tables import Sink, Table
+from revstack.sandbox.world.tables import Sink
 
-_TS = pa.timestamp("ms", tz="UTC")
-_VERSIONS = pa.schema(
-    [
-        pa.field("Id", pa.string(), nullable=False),
-        pa.field("version", pa.int32(), nullable=False),
-        pa.field("system_modstamp", _TS, nullable=False),
-        pa.field("op", pa.string(), nullable=False),
-        pa.field("fields", pa.string(), nullable=False),
-        pa.field("entity_index", pa.int32()),
-    ]
-)
-
-OBJECTS = (
-    "Account",
-    "Contact",
-    "Opportunity",
-    "OpportunityLineItem",
-    "OpportunityHistory",
-    "Contract_Terms__c",
-    "User",
-    "Product2",
-    "Pricebook2",
-    "PricebookEntry",
-)
-SF_TABLES = {
-    name: Table(
-        f"salesforce/{name}",
-        _VERSIONS,
-        ("Id", "version"),
-        f"One row per version of a Salesforce {name}: op (upsert, delete, undelete, purge) and "
-        "the full record as of `system_modstamp` (JSON, canonical field API names; "
-        "entity_index is null for records that belong to no company).",
-    )
-    for name in OBJECTS
-}
-TABLES = list(SF_TABLES.values())
+__all__ = [
+    "OBJECTS",
+    "OPPORTUNITY_STAGES",
+    "SF_TABLES",
+    "TABLES",
+    "SalesforceIds",
+    "pricebook2_id",
+    "pricebook_entry_id",
+    "product2_id",
+    "simulate",
+    "static_rows",
+]
 
 #: (StageName, Probability, ForecastCategory, ForecastCategoryName, IsClosed, IsWon)
 OPPORTUNITY_STAGES = (
@@ -113,8 +92,13 @@ _COUNTRY = {
     "ES": "Spain",
     "JP": "Japan",
 }
-_LEAD_SOURCES = {"Web": 0.45, "Phone Inquiry": 0.1, "Partner Referral": 0.2, "Purchased List": 0.1,
-                 "Other": 0.15}
+_LEAD_SOURCES = {
+    "Web": 0.45,
+    "Phone Inquiry": 0.1,
+    "Partner Referral": 0.2,
+    "Purchased List": 0.1,
+    "Other": 0.15,
+}
 _NEXT_STEPS = (
     "Send order form",
     "Security questionnaire",
@@ -133,12 +117,6 @@ _FORECAST_NOTES = (
 )
 _LOSS_REASONS = ("Price", "Competitor", "No Decision", "Timing")
 
-#: References to the entity's own records: (object, field) -> parent object.
-_PARENT_FIELDS = ("AccountId", "OpportunityId", "Account__c", "Opportunity__c")
-#: Child object -> the field whose parent's deletion deletes it.
-_CASCADE = {"Contact": "AccountId", "Opportunity": "AccountId", "OpportunityLineItem": "OpportunityId"}
-_HISTORY_PER_OPPORTUNITY = 4096
-
 #: Rates of the events the simulation injects (per record unless said otherwise).
 PROSPECT_IN_SALESFORCE = 0.40
 ACCOUNT_DUPLICATE = 0.03
@@ -154,14 +132,11 @@ UNDELETE = 0.35
 PURGE_AFTER_RECYCLE_BIN = 0.3
 """Of soft-deleted records not undeleted: purged when the 15-day recycle bin empties."""
 RECYCLE_BIN_MS = 15 * DAY_MS
-OPEN_OPPORTUNITY_UPDATES_PER_DAY = 0.05
+OPEN_OPPORTUNITY_UPDATES_PER_DAY = 0.04
 STRIPE_ID_ON_ACCOUNT = 0.6
 STRIPE_CHANGE_MIRRORED = 0.3
 EDITS_PER_YEAR = 0.3
 _YEAR_MS = 365 * DAY_MS
-
-_Key = tuple[str, int]
-
 
 # --- static records ----------------------------------------------------------------------------
 
@@ -189,328 +164,115 @@ def static_rows(window: Window, seed: int) -> dict[str, list[dict[str, Any]]]:
     """Users (the reps and the integration user), products and the standard price book."""
     created_ms = (window.start - 730 * 86_400) * 1000
     admin = salesforce_user_id(INTEGRATION_USER)
-    rows: dict[str, list[dict[str, Any]]] = {"User": [], "Product2": [], "Pricebook2": [],
-                                             "PricebookEntry": []}
+    rows: dict[str, list[dict[str, Any]]] = {
+        "User": [],
+        "Product2": [],
+        "Pricebook2": [],
+        "PricebookEntry": [],
+    }
 
     def add(sobject: str, fields: dict[str, Any], at: int) -> None:
         stamp = sf_datetime(at)
-        fields.update({"CreatedDate": stamp, "CreatedById": admin, "LastModifiedDate": stamp,
-                       "LastModifiedById": admin, "SystemModstamp": stamp})
-        rows[sobject].append({"Id": fields["Id"], "version": 1, "system_modstamp": at,
-                              "op": "upsert", "fields": orjson.dumps(fields).decode(),
-                              "entity_index": None})
-
-    people = [(rep.index, rep.first_name, rep.last_name, rep.email, "Account Executive",
-               rep.team) for rep in sales_reps(seed)]
-    people.append((INTEGRATION_USER, "Integration", "User", "integration@inkwell-saas.example",
-                   "Integration", "IT"))
-    for index, first, last, email, title, department in people:
-        add("User", {"Id": salesforce_user_id(index), "Username": email, "FirstName": first,
-                     "LastName": last, "Name": f"{first} {last}", "Email": email,
-                     "Alias": (first[0] + last)[:8].lower(), "IsActive": True,
-                     "UserType": "Standard", "Title": title, "Department": department,
-                     "TimeZoneSidKey": "America/Los_Angeles", "LocaleSidKey": "en_US",
-                     "LanguageLocaleKey": "en_US", "DefaultCurrencyIsoCode": "USD"},
-            created_ms + index * 7 * DAY_MS)
-    add("Pricebook2", {"Id": pricebook2_id(), "IsDeleted": False, "Name": "Standard Price Book",
-                       "IsActive": True, "IsStandard": True,
-                       "Description": "Per-seat annual list prices"}, created_ms + DAY_MS)
-    for product in PRODUCTS:
-        add("Product2", {"Id": product2_id(product.key), "IsDeleted": False,
-                         "Name": product.name, "ProductCode": product.key.upper(),
-                         "Description": product.description, "Family": "Subscription",
-                         "IsActive": True}, created_ms + DAY_MS)
-        for currency in _CURRENCIES:
-            add("PricebookEntry", {"Id": pricebook_entry_id(product.key, currency),
-                                   "IsDeleted": False, "Name": product.name,
-                                   "Pricebook2Id": pricebook2_id(),
-                                   "Product2Id": product2_id(product.key),
-                                   "ProductCode": product.key.upper(),
-                                   "UnitPrice": _list_price(product.key, currency),
-                                   "IsActive": True, "UseStandardPrice": False,
-                                   "CurrencyIsoCode": currency}, created_ms + 2 * DAY_MS)
-    return rows
-
-
-# --- events and their application ----------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Event:
-    t: int
-    seq: int
-    key: _Key
-    action: str
-    """``create``, ``update``, ``delete``, ``undelete``, ``purge`` or ``merge`` (into `other`)."""
-    changes: dict[str, Any]
-    actor: int
-    """Index of the user making the change (a rep, or `INTEGRATION_USER`)."""
-    follow: bool = False
-    """Land on the merge master if the record was merged away."""
-    other: _Key | None = None
-
-
-@dataclass(slots=True, eq=False)
-class _Record:
-    sobject: str
-    id: str
-    number: int
-    fields: dict[str, Any]
-    last_ms: int
-    version: int = 0
-    deleted: bool = False
-    purged: bool = False
-    deleted_by: _Record | None = None
-    """The record whose deletion deleted this one (itself for a direct delete)."""
-    master: _Record | None = None
-    history: tuple[Any, ...] | None = None
-    history_count: int = 0
-
-
-class _Plan:
-    def __init__(self) -> None:
-        self.events: list[_Event] = []
-
-    def add(self, t: int, key: _Key, action: str, changes: dict[str, Any], actor: int,
-            follow: bool = False, other: _Key | None = None) -> None:
-        self.events.append(
-            _Event(t - t % 1000, len(self.events), key, action, changes, actor, follow, other)
-        )
-
-
-class _Ledger:
-    def __init__(self, entity_index: int, end_ms: int, addition_ms: int) -> None:
-        self.entity_index = entity_index
-        self.end_ms = end_ms
-        self.addition_ms = addition_ms
-        self.records: dict[_Key, _Record] = {}
-        self.by_id: dict[str, _Record] = {}
-        self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in OBJECTS}
-
-    def run(self, events: list[_Event]) -> None:
-        events.sort(key=lambda e: (e.t, e.seq))
-        for event in events:
-            if event.t >= self.end_ms:
-                break
-            if event.action == "create":
-                self._create(event)
-                continue
-            record = self.records.get(event.key)
-            if record is None:
-                continue
-            if event.follow:
-                while record.master is not None:
-                    record = record.master
-            if record.purged:
-                continue
-            action = event.action
-            if action == "purge":
-                self._purge(record, event.t, event.actor)
-            elif action == "undelete":
-                if record.deleted and record.deleted_by is record and record.master is None:
-                    self._undelete(record, event.t, event.actor)
-            elif record.deleted:
-                continue
-            elif action == "update":
-                self._update(record, event.changes, event.t, event.actor)
-            elif action == "delete":
-                self._delete(record, event.t, event.actor, record)
-            elif action == "merge":
-                self._merge(record, event)
-
-    def _when(self, record: _Record, t: int) -> int | None:
-        when = max(t, record.last_ms + 1000)
-        return when if when < self.end_ms else None
-
-    def _resolve(self, record_id: str) -> _Record | None:
-        record = self.by_id.get(record_id)
-        while record is not None and record.master is not None:
-            record = record.master
-        return record
-
-    def _create(self, event: _Event) -> None:
-        sobject, ordinal = event.key
-        number = self.entity_index * PER_ENTITY + ordinal
-        record_id = sf_record_id(sobject, self.entity_index, ordinal)
-        fields: dict[str, Any] = {"Id": record_id, "IsDeleted": False}
-        if sobject in ("Account", "Contact"):
-            fields["MasterRecordId"] = None
-        for name, value in event.changes.items():
-            if name in _PARENT_FIELDS and value is not None:
-                parent = self._resolve(value)
-                if parent is None or parent.deleted:
-                    return
-                value = parent.id
-            fields[name] = value
-        stamp = sf_datetime(event.t)
-        fields["CreatedDate"] = stamp
-        fields["CreatedById"] = salesforce_user_id(event.actor)
-        record = _Record(sobject, record_id, number, fields, event.t)
-        self.records[event.key] = record
-        self.by_id[record_id] = record
-        self._emit(record, event.t, "upsert", event.actor)
-
-    def _update(self, record: _Record, changes: dict[str, Any], t: int, actor: int) -> None:
-        fields = record.fields
-        if all(fields.get(name) == value for name, value in changes.items()):
-            return
-        when = self._when(record, t)
-        if when is None:
-            return
-        fields.update(changes)
-        self._emit(record, when, "upsert", actor)
-
-    def _children(self, record: _Record) -> list[_Record]:
-        return [
-            child
-            for child in self.records.values()
-            if child.sobject in _CASCADE and child.fields.get(_CASCADE[child.sobject]) == record.id
-        ]
-
-    def _delete(self, record: _Record, t: int, actor: int, root: _Record) -> None:
-        when = self._when(record, t)
-        if when is None:
-            return
-        record.deleted = True
-        record.deleted_by = root
-        record.fields["IsDeleted"] = True
-        self._emit(record, when, "delete", actor)
-        for child in self._children(record):
-            if not child.deleted:
-                self._delete(child, when, actor, root)
-
-    def _undelete(self, record: _Record, t: int, actor: int) -> None:
-        for name in _PARENT_FIELDS:
-            parent_id = record.fields.get(name)
-            parent = self.by_id.get(parent_id) if parent_id else None
-            if parent is not None and parent.deleted:
-                return
-        root = record
-        for member in [record, *(r for r in self.records.values() if r.deleted_by is root and r is not root)]:
-            if member.purged:
-                continue
-            when = self._when(member, t)
-            if when is None:
-                continue
-            member.deleted = False
-            member.deleted_by = None
-            member.fields["IsDeleted"] = False
-            self._emit(member, when, "undelete", actor)
-
-    def _purge(self, record: _Record, t: int, actor: int) -> None:
-        when = self._when(record, t)
-        if when is None:
-            return
-        record.purged = True
-        record.deleted = True
-        record.fields["IsDeleted"] = True
-        self._emit(record, when, "purge", actor)
-        for child in self._children(record):
-            if not child.purged:
-                self._purge(child, when, actor)
-
-    def _merge(self, loser: _Record, event: _Event) -> None:
-        assert event.other is not None
-        master = self.records.get(event.other)
-        while master is not None and master.master is not None:
-            master = master.master
-        if master is None or master is loser or master.deleted:
-            return
-        when = max(event.t, loser.last_ms + 1000, master.last_ms + 1000)
-        if when >= self.end_ms:
-            return
-        loser.deleted = True
-        loser.deleted_by = loser
-        loser.master = master
-        loser.fields["IsDeleted"] = True
-        loser.fields["MasterRecordId"] = master.id
-        self._emit(loser, when, "delete", event.actor)
-        self._emit(master, when, "upsert", event.actor)
-        for record in list(self.records.values()):
-            if record.deleted:
-                continue
-            for name in _PARENT_FIELDS:
-                if record.fields.get(name) == loser.id:
-                    self._update(record, {name: master.id}, when, event.actor)
-
-    def _emit(self, record: _Record, t: int, op: str, actor: int) -> None:
-        record.version += 1
-        record.last_ms = t
-        fields = record.fields
-        if op != "purge":
-            stamp = sf_datetime(t)
-            fields["LastModifiedDate"] = stamp
-            fields["LastModifiedById"] = salesforce_user_id(actor)
-            fields["SystemModstamp"] = stamp
-        sobject = record.sobject
-        if sobject == "Opportunity":
-            if t >= self.addition_ms and "Forecast_Notes__c" not in fields:
-                fields["Forecast_Notes__c"] = None
-            amount = fields.get("Amount")
-            fields["ExpectedRevenue"] = (
-                None if amount is None else round(amount * fields["Probability"] / 100, 2)
-            )
-            if op == "upsert":
-                self._history(record, t, actor)
-        elif sobject == "Contact":
-            fields["Name"] = f"{fields['FirstName']} {fields['LastName']}"
-        self.rows[sobject].append(
+        fields.update(
             {
-                "Id": record.id,
-                "version": record.version,
-                "system_modstamp": t,
-                "op": op,
-                "fields": orjson.dumps(fields).decode(),
-                "entity_index": self.entity_index,
+                "CreatedDate": stamp,
+                "CreatedById": admin,
+                "LastModifiedDate": stamp,
+                "LastModifiedById": admin,
+                "SystemModstamp": stamp,
             }
         )
-
-    def _history(self, record: _Record, t: int, actor: int) -> None:
-        fields = record.fields
-        state = (fields["StageName"], fields.get("Amount"), fields["CloseDate"])
-        previous = record.history
-        if state == previous:
-            return
-        record.history = state
-        ordinal = record.history_count
-        record.history_count += 1
-        if ordinal >= _HISTORY_PER_OPPORTUNITY:
-            raise RuntimeError("too many OpportunityHistory rows for one opportunity")
-        stamp = sf_datetime(t)
-        history_id = salesforce_id(
-            SF_PREFIX["OpportunityHistory"], record.number * _HISTORY_PER_OPPORTUNITY + ordinal
-        )
-        history = {
-            "Id": history_id,
-            "IsDeleted": False,
-            "OpportunityId": record.id,
-            "StageName": state[0],
-            "Amount": state[1],
-            "ExpectedRevenue": fields["ExpectedRevenue"],
-            "CloseDate": state[2],
-            "Probability": fields["Probability"],
-            "ForecastCategory": fields["ForecastCategory"],
-            "PrevAmount": previous[1] if previous else None,
-            "PrevCloseDate": previous[2] if previous else None,
-            "CreatedById": salesforce_user_id(actor),
-            "CreatedDate": stamp,
-            "SystemModstamp": stamp,
-        }
-        self.rows["OpportunityHistory"].append(
+        rows[sobject].append(
             {
-                "Id": history_id,
+                "Id": fields["Id"],
                 "version": 1,
-                "system_modstamp": t,
+                "system_modstamp": at,
                 "op": "upsert",
-                "fields": orjson.dumps(history).decode(),
-                "entity_index": self.entity_index,
+                "fields": orjson.dumps(fields).decode(),
+                "entity_index": None,
             }
         )
 
-    def flush(self, sink: Sink) -> None:
-        for name in ("Account", "Contact", "Opportunity", "OpportunityLineItem",
-                     "OpportunityHistory", "Contract_Terms__c"):
-            sink.extend(SF_TABLES[name], self.rows[name])
+    people = [
+        (rep.index, rep.first_name, rep.last_name, rep.email, "Account Executive", rep.team)
+        for rep in sales_reps(seed)
+    ]
+    people.append(
+        (
+            INTEGRATION_USER,
+            "Integration",
+            "User",
+            "integration@inkwell-saas.example",
+            "Integration",
+            "IT",
+        )
+    )
+    for index, first, last, email, title, department in people:
+        add(
+            "User",
+            {
+                "Id": salesforce_user_id(index),
+                "Username": email,
+                "FirstName": first,
+                "LastName": last,
+                "Name": f"{first} {last}",
+                "Email": email,
+                "Alias": (first[0] + last)[:8].lower(),
+                "IsActive": True,
+                "UserType": "Standard",
+                "Title": title,
+                "Department": department,
+                "TimeZoneSidKey": "America/Los_Angeles",
+                "LocaleSidKey": "en_US",
+                "LanguageLocaleKey": "en_US",
+                "DefaultCurrencyIsoCode": "USD",
+            },
+            created_ms + index * 7 * DAY_MS,
+        )
+    add(
+        "Pricebook2",
+        {
+            "Id": pricebook2_id(),
+            "IsDeleted": False,
+            "Name": "Standard Price Book",
+            "IsActive": True,
+            "IsStandard": True,
+            "Description": "Per-seat annual list prices",
+        },
+        created_ms + DAY_MS,
+    )
+    for product in PRODUCTS:
+        add(
+            "Product2",
+            {
+                "Id": product2_id(product.key),
+                "IsDeleted": False,
+                "Name": product.name,
+                "ProductCode": product.key.upper(),
+                "Description": product.description,
+                "Family": "Subscription",
+                "IsActive": True,
+            },
+            created_ms + DAY_MS,
+        )
+        for currency in _CURRENCIES:
+            add(
+                "PricebookEntry",
+                {
+                    "Id": pricebook_entry_id(product.key, currency),
+                    "IsDeleted": False,
+                    "Name": product.name,
+                    "Pricebook2Id": pricebook2_id(),
+                    "Product2Id": product2_id(product.key),
+                    "ProductCode": product.key.upper(),
+                    "UnitPrice": _list_price(product.key, currency),
+                    "IsActive": True,
+                    "UseStandardPrice": False,
+                    "CurrencyIsoCode": currency,
+                },
+                created_ms + 2 * DAY_MS,
+            )
+    return rows
 
 
 # --- planning --------------------------------------------------------------------------------
@@ -528,7 +290,7 @@ class SalesforceIds:
 class _Context:
     plan: EntityPlan
     rng: random.Random
-    events: _Plan
+    events: EventLog
     end_ms: int
     addition_ms: int
     rep: int
@@ -544,8 +306,15 @@ def simulate(plan: EntityPlan, window: Window, seed: int, sink: Sink) -> Salesfo
     end_ms = window.end * 1000
     rng = stream(seed, "crm-salesforce", plan.entity_index)
     _, addition_ms = drift_times(window)
-    ctx = _Context(plan, rng, _Plan(), end_ms, addition_ms, plan.owner_index,
-                   sf_record_id("Account", plan.entity_index, 0))
+    ctx = _Context(
+        plan,
+        rng,
+        EventLog(),
+        end_ms,
+        addition_ms,
+        plan.owner_index,
+        sf_record_id("Account", plan.entity_index, 0),
+    )
     created = _plan_account(ctx)
     if created >= end_ms:
         return None
@@ -553,13 +322,13 @@ def simulate(plan: EntityPlan, window: Window, seed: int, sink: Sink) -> Salesfo
     _plan_opportunities(ctx, created)
     if plan.facts is None:
         _plan_prospect_deletes(ctx, created)
-    ledger = _Ledger(plan.entity_index, end_ms, addition_ms)
+    ledger = Ledger(plan.entity_index, end_ms, addition_ms)
     ledger.run(ctx.events.events)
     ledger.flush(sink)
-    account = ledger._resolve(ctx.account_id)
+    account = ledger.resolve(ctx.account_id)
     if account is None:
         return None
-    contact = ledger._resolve(sf_record_id("Contact", plan.entity_index, 0))
+    contact = ledger.resolve(sf_record_id("Contact", plan.entity_index, 0))
     return SalesforceIds(account.id, contact.id if contact else None)
 
 
@@ -584,7 +353,9 @@ def _account_fields(ctx: _Context, name: str, website: str | None) -> dict[str, 
     company = ctx.plan.company
     rng = ctx.rng
     industry = _INDUSTRY.get(company.industry) if chance(rng, 0.85) else None
-    country = _COUNTRY.get(company.country, company.country) if chance(rng, 0.8) else company.country
+    country = (
+        _COUNTRY.get(company.country, company.country) if chance(rng, 0.8) else company.country
+    )
     return {
         "Name": name,
         "Type": "Prospect",
@@ -611,13 +382,18 @@ def _plan_account(ctx: _Context) -> int:
         created = first + uniform_ms(rng, HOUR_MS, 20 * DAY_MS)
     else:
         created = first + uniform_ms(rng, MINUTE_MS, 2 * DAY_MS)
-        created = max(min(created, facts.created_ms - 10_000), first)
+        created = min(created, facts.created_ms - 10_000)
     created -= created % 1000
     if created >= ctx.end_ms:
         return created
     company = plan.company
-    events.add(created, key, "create",
-               _account_fields(ctx, company.name, _website(rng, company.domain)), ctx.rep)
+    events.add(
+        created,
+        key,
+        "create",
+        _account_fields(ctx, company.name, _website(rng, company.domain)),
+        ctx.rep,
+    )
     if facts is not None:
         became = facts.created_ms + uniform_ms(rng, 0, 2 * DAY_MS)
         events.add(became, key, "update", {"Type": "Customer - Direct"}, ctx.rep, follow=True)
@@ -627,17 +403,23 @@ def _plan_account(ctx: _Context) -> int:
             events.add(last, key, "update", {"Type": "Former Customer"}, ctx.rep, follow=True)
             if back is not None:
                 last = max(last + HOUR_MS, back + uniform_ms(rng, HOUR_MS, 5 * DAY_MS))
-                events.add(last, key, "update", {"Type": "Customer - Direct"}, ctx.rep,
-                           follow=True)
+                events.add(last, key, "update", {"Type": "Customer - Direct"}, ctx.rep, follow=True)
         if plan.customer_id and chance(rng, STRIPE_ID_ON_ACCOUNT):
             t = facts.created_ms + uniform_ms(rng, 10 * MINUTE_MS, 5 * DAY_MS)
-            events.add(t, key, "update", {"Stripe_Customer_Id__c": plan.customer_id},
-                       INTEGRATION_USER, follow=True)
+            events.add(
+                t,
+                key,
+                "update",
+                {"Stripe_Customer_Id__c": plan.customer_id},
+                INTEGRATION_USER,
+                follow=True,
+            )
     employees = company.employees
     rep = ctx.rep
     for t in _edit_times(rng, created, ctx.end_ms):
-        what = weighted(rng, {"NumberOfEmployees": 0.5, "OwnerId": 0.2, "Website": 0.15,
-                              "AnnualRevenue": 0.15})
+        what = weighted(
+            rng, {"NumberOfEmployees": 0.5, "OwnerId": 0.2, "Website": 0.15, "AnnualRevenue": 0.15}
+        )
         changes: dict[str, Any]
         if what == "NumberOfEmployees":
             employees = max(2, int(employees * (0.8 + 0.6 * rng.random())))
@@ -649,8 +431,7 @@ def _plan_account(ctx: _Context) -> int:
             changes = {what: _website(rng, company.domain)}
         else:
             changes = {what: float(employees * rng.randrange(80, 250) * 1000)}
-        events.add(t, key, "update", changes, weighted(rng, {str(ctx.rep): 0.8, "x": 0.2}) == "x"
-                   and INTEGRATION_USER or ctx.rep)
+        events.add(t, key, "update", changes, INTEGRATION_USER if chance(rng, 0.2) else rep)
     if chance(rng, ACCOUNT_DUPLICATE):
         _plan_duplicate_account(ctx, created)
     return created
@@ -667,9 +448,13 @@ def _plan_duplicate_account(ctx: _Context, original_created: int) -> None:
         person = plan.people[rng.randrange(len(plan.people))].person
         ordinal = _next_contact(ctx)
         if ordinal is not None:
-            events.add(created + uniform_ms(rng, MINUTE_MS, 3 * DAY_MS), ("Contact", ordinal),
-                       "create", _contact_fields(ctx, person, sf_record_id(
-                           "Account", plan.entity_index, 1)), ctx.rep)
+            events.add(
+                created + uniform_ms(rng, MINUTE_MS, 3 * DAY_MS),
+                ("Contact", ordinal),
+                "create",
+                _contact_fields(ctx, person, sf_record_id("Account", plan.entity_index, 1)),
+                ctx.rep,
+            )
     merged = created + uniform_ms(rng, 4 * DAY_MS, 60 * DAY_MS)
     if chance(rng, DUPLICATE_MASTER_IS_ORIGINAL):
         events.add(merged, key, "merge", {}, ctx.rep, other=("Account", 0))
@@ -696,25 +481,32 @@ def _contact_fields(ctx: _Context, person: Person, account_id: str) -> dict[str,
         "MailingCountry": _COUNTRY.get(ctx.plan.company.country, ctx.plan.company.country),
         "LeadSource": weighted(ctx.rng, _LEAD_SOURCES),
         "OwnerId": salesforce_user_id(ctx.rep),
+        "CurrencyIsoCode": ctx.plan.currency.upper(),
     }
 
 
 def _plan_contacts(ctx: _Context, account_created: int) -> None:
     plan, rng, events = ctx.plan, ctx.rng, ctx.events
     facts = plan.facts
-    chosen = [
-        p for p in plan.people if p.primary or chance(rng, 0.5)
-    ]
+    chosen = [p for p in plan.people if p.primary or chance(rng, 0.5)]
     for person_plan in chosen:
         ordinal = _next_contact(ctx)
         if ordinal is None:
             return
         key = ("Contact", ordinal)
-        lag = uniform_ms(rng, MINUTE_MS, DAY_MS) if person_plan.primary else uniform_ms(
-            rng, HOUR_MS, 10 * DAY_MS)
+        lag = (
+            uniform_ms(rng, MINUTE_MS, DAY_MS)
+            if person_plan.primary
+            else uniform_ms(rng, HOUR_MS, 10 * DAY_MS)
+        )
         created = max(person_plan.created_ms, account_created) + lag
-        events.add(created, key, "create", _contact_fields(ctx, person_plan.person,
-                                                             ctx.account_id), ctx.rep)
+        events.add(
+            created,
+            key,
+            "create",
+            _contact_fields(ctx, person_plan.person, ctx.account_id),
+            ctx.rep,
+        )
         for t in _edit_times(rng, created, ctx.end_ms):
             if chance(rng, 0.5):
                 changes = {"Phone": phone_for(rng, plan.company.country)}
@@ -724,8 +516,14 @@ def _plan_contacts(ctx: _Context, account_created: int) -> None:
         if person_plan.primary and facts is not None:
             for ts, name, new in facts.billing_changes:
                 if chance(rng, STRIPE_CHANGE_MIRRORED):
-                    events.add(ts + uniform_ms(rng, 0, 20 * DAY_MS), key, "update",
-                               _contact_change(name, new), ctx.rep, follow=True)
+                    events.add(
+                        ts + uniform_ms(rng, 0, 20 * DAY_MS),
+                        key,
+                        "update",
+                        _contact_change(name, new),
+                        ctx.rep,
+                        follow=True,
+                    )
         if chance(rng, CONTACT_DUPLICATE):
             _plan_duplicate_contact(ctx, key, person_plan.person, created)
         elif not person_plan.primary:
@@ -739,7 +537,7 @@ def _contact_change(name: str, value: str) -> dict[str, Any]:
     return {"Email" if name == "email" else "Phone": value}
 
 
-def _plan_duplicate_contact(ctx: _Context, original: _Key, person: Person, created: int) -> None:
+def _plan_duplicate_contact(ctx: _Context, original: Key, person: Person, created: int) -> None:
     rng, events = ctx.rng, ctx.events
     ordinal = _next_contact(ctx)
     if ordinal is None:
@@ -748,8 +546,7 @@ def _plan_duplicate_contact(ctx: _Context, original: _Key, person: Person, creat
     dup_created = created + uniform_ms(rng, DAY_MS, 90 * DAY_MS)
     email = person.email if chance(rng, 0.5) else person.email.upper()
     duplicate = Person(person.first_name, person.last_name, email, person.phone, person.title)
-    events.add(dup_created, key, "create", _contact_fields(ctx, duplicate, ctx.account_id),
-               ctx.rep)
+    events.add(dup_created, key, "create", _contact_fields(ctx, duplicate, ctx.account_id), ctx.rep)
     merged = dup_created + uniform_ms(rng, HOUR_MS, 45 * DAY_MS)
     if chance(rng, DUPLICATE_MASTER_IS_ORIGINAL):
         events.add(merged, key, "merge", {}, ctx.rep, other=original)
@@ -757,7 +554,7 @@ def _plan_duplicate_contact(ctx: _Context, original: _Key, person: Person, creat
         events.add(merged, original, "merge", {}, ctx.rep, follow=True, other=key)
 
 
-def _plan_removal(ctx: _Context, key: _Key, created: int, soft: float, hard: float) -> None:
+def _plan_removal(ctx: _Context, key: Key, created: int, soft: float, hard: float) -> None:
     """Maybe a soft delete (then an undelete, or a purge when the recycle bin empties), or a
     hard delete."""
     rng, events = ctx.rng, ctx.events
@@ -770,8 +567,9 @@ def _plan_removal(ctx: _Context, key: _Key, created: int, soft: float, hard: flo
         elif chance(rng, PURGE_AFTER_RECYCLE_BIN):
             events.add(t + RECYCLE_BIN_MS, key, "purge", {}, INTEGRATION_USER)
     elif draw < soft + hard:
-        events.add(uniform_ms(rng, created + HOUR_MS, ctx.end_ms), key, "purge", {},
-                   INTEGRATION_USER)
+        events.add(
+            uniform_ms(rng, created + HOUR_MS, ctx.end_ms), key, "purge", {}, INTEGRATION_USER
+        )
 
 
 def _stage_fields(stage: str) -> dict[str, Any]:
@@ -790,18 +588,21 @@ def _money(minor: int, currency: str) -> float:
     return round_money(major_units(minor, currency), currency)
 
 
-def _opportunity_fields(ctx: _Context, name: str, kind: str, amount: float | None,
-                        close_ms: int) -> dict[str, Any]:
+def _opportunity_fields(
+    ctx: _Context, name: str, kind: str, amount: float | None, close_ms: int
+) -> dict[str, Any]:
     fields = {
         "AccountId": ctx.account_id,
         "Name": name,
         "Type": kind,
-        "LeadSource": "Existing Customer" if kind != "New Business" else weighted(
-            ctx.rng, _LEAD_SOURCES),
+        "LeadSource": "Existing Customer"
+        if kind != "New Business"
+        else weighted(ctx.rng, _LEAD_SOURCES),
         "Amount": amount,
         "ExpectedRevenue": None,
         "CloseDate": sf_date(close_ms),
         "NextStep": None,
+        "Loss_Reason__c": None,
         "CurrencyIsoCode": ctx.plan.currency.upper(),
         "Pricebook2Id": pricebook2_id(),
         "HasOpportunityLineItem": False,
@@ -820,29 +621,63 @@ def _plan_opportunities(ctx: _Context, account_created: int) -> None:
         start = account_created
         for index in range(int(count)):
             start += uniform_ms(rng, DAY_MS, 90 * DAY_MS)
-            amount = _money(int(rng.lognormvariate(9.5, 0.9)) * 100 * (150 if plan.currency ==
-                            "jpy" else 1) // (100 if plan.currency == "jpy" else 1), plan.currency)
-            _plan_open_opportunity(ctx, start, amount,
-                                   f"{name} - {'New Business' if index == 0 else 'Pilot'}")
+            amount = _money(prospect_amount_minor(rng, plan.currency), plan.currency)
+            _plan_open_opportunity(
+                ctx, start, amount, f"{name} - {'New Business' if index == 0 else 'Pilot'}"
+            )
         return
-    start = plan.first_touch_ms + int((facts.created_ms - plan.first_touch_ms) * (0.2 + 0.3 * rng.random()))
+    start = plan.first_touch_ms + int(
+        (facts.created_ms - plan.first_touch_ms) * (0.2 + 0.3 * rng.random())
+    )
     start = min(max(start, account_created + 1000), facts.created_ms - 5000)
-    _plan_won_opportunity(ctx, start, facts.created_ms, facts.acv_minor, facts.tier, facts.seats,
-                          f"{name} - New Business", "New Business", facts.yearly)
+    _plan_won_opportunity(
+        ctx,
+        start,
+        facts.created_ms,
+        facts.acv_minor,
+        facts.tier,
+        facts.seats,
+        f"{name} - New Business",
+        "New Business",
+        facts.frequency,
+    )
     for upsell in facts.upsells[:20]:
-        start = max(facts.created_ms + HOUR_MS, upsell.ts_ms - uniform_ms(rng, 5 * DAY_MS, 45 * DAY_MS))
+        start = max(
+            facts.created_ms + HOUR_MS, upsell.ts_ms - uniform_ms(rng, 5 * DAY_MS, 45 * DAY_MS)
+        )
         start = min(start, upsell.ts_ms - 5000)
-        _plan_won_opportunity(ctx, start, upsell.ts_ms, upsell.amount_minor, upsell.tier,
-                              upsell.seats, f"{name} - Upsell ({upsell.tier})",
-                              "Existing Business", facts.yearly)
+        _plan_won_opportunity(
+            ctx,
+            start,
+            upsell.ts_ms,
+            upsell.amount_minor,
+            upsell.tier,
+            upsell.seats,
+            f"{name} - Upsell ({upsell.tier})",
+            "Existing Business",
+            upsell.frequency,
+        )
     for renewal in facts.renewals:
-        start = max(facts.created_ms + DAY_MS, renewal.at_ms - uniform_ms(rng, 60 * DAY_MS, 90 * DAY_MS))
+        start = max(
+            facts.created_ms + DAY_MS, renewal.at_ms - uniform_ms(rng, 60 * DAY_MS, 90 * DAY_MS)
+        )
         title = f"{name} - Renewal {sf_date(renewal.at_ms)[:4]}"
         if renewal.won:
-            _plan_won_opportunity(ctx, start, renewal.at_ms, renewal.amount_minor, renewal.tier,
-                                  renewal.seats, title, "Renewal", True)
+            _plan_won_opportunity(
+                ctx,
+                start,
+                renewal.at_ms,
+                renewal.amount_minor,
+                renewal.tier,
+                renewal.seats,
+                title,
+                "Renewal",
+                "Annual",
+            )
         elif renewal.lost_at_ms > start + DAY_MS:
-            _plan_lost_renewal(ctx, start, renewal.lost_at_ms, _money(renewal.amount_minor, plan.currency), title)
+            _plan_lost_renewal(
+                ctx, start, renewal.lost_at_ms, _money(renewal.amount_minor, plan.currency), title
+            )
 
 
 def _next_opportunity(ctx: _Context) -> int | None:
@@ -852,7 +687,7 @@ def _next_opportunity(ctx: _Context) -> int | None:
     return ctx.opportunities - 1
 
 
-def _plan_open_updates(ctx: _Context, key: _Key, start: int, end: int, amount: float | None) -> None:
+def _plan_open_updates(ctx: _Context, key: Key, start: int, end: int, amount: float | None) -> None:
     rng = ctx.rng
     for t in open_deal_update_times(rng, start, end, OPEN_OPPORTUNITY_UPDATES_PER_DAY):
         changes: dict[str, Any] = {}
@@ -868,7 +703,7 @@ def _plan_open_updates(ctx: _Context, key: _Key, start: int, end: int, amount: f
         ctx.events.add(t, key, "update", changes, ctx.rep)
 
 
-def _stage_walk(ctx: _Context, key: _Key, start: int, end: int) -> None:
+def _stage_walk(ctx: _Context, key: Key, start: int, end: int) -> None:
     """Open stages after the first at sorted times strictly inside (start, end)."""
     rng = ctx.rng
     later = [s for s in _OPEN[1:] if chance(rng, 0.85)]
@@ -879,8 +714,17 @@ def _stage_walk(ctx: _Context, key: _Key, start: int, end: int) -> None:
         ctx.events.add(t, key, "update", _stage_fields(stage), ctx.rep)
 
 
-def _plan_won_opportunity(ctx: _Context, start: int, close: int, amount_minor: int, tier: str,
-                          seats: int, title: str, kind: str, yearly: bool) -> None:
+def _plan_won_opportunity(
+    ctx: _Context,
+    start: int,
+    close: int,
+    amount_minor: int,
+    tier: str,
+    seats: int,
+    title: str,
+    kind: str,
+    frequency: str,
+) -> None:
     """An opportunity closed won exactly at `close`, with its line item and contract terms."""
     ordinal = _next_opportunity(ctx)
     if ordinal is None:
@@ -893,8 +737,13 @@ def _plan_won_opportunity(ctx: _Context, start: int, close: int, amount_minor: i
     amount = _money(amount_minor, currency)
     estimate = round_money(amount * (0.8 + 0.5 * rng.random()), currency)
     expected_close = start + uniform_ms(rng, 20 * DAY_MS, 90 * DAY_MS)
-    events.add(start, key, "create", _opportunity_fields(ctx, title, kind, estimate, expected_close),
-               ctx.rep)
+    events.add(
+        start,
+        key,
+        "create",
+        _opportunity_fields(ctx, title, kind, estimate, expected_close),
+        ctx.rep,
+    )
     _stage_walk(ctx, key, start, close)
     line_at = max(start + 1000, close - uniform_ms(rng, 10 * MINUTE_MS, 2 * DAY_MS))
     if line_at >= close:
@@ -904,41 +753,49 @@ def _plan_won_opportunity(ctx: _Context, start: int, close: int, amount_minor: i
     unit = round_money(amount / quantity, currency)
     total = round_money(unit * quantity, currency)
     product = next(p for p in PRODUCTS if p.key == tier)
-    events.add(line_at, ("OpportunityLineItem", ordinal), "create", {
-        "OpportunityId": opportunity_id,
-        "PricebookEntryId": pricebook_entry_id(tier, currency),
-        "Product2Id": product2_id(tier),
-        "Name": f"{title} {product.name}",
-        "ProductCode": tier.upper(),
-        "Quantity": float(quantity),
-        "ListPrice": _list_price(tier, currency),
-        "UnitPrice": unit,
-        "TotalPrice": total,
-        "ServiceDate": sf_date(close),
-        "CurrencyIsoCode": currency.upper(),
-    }, ctx.rep)
+    events.add(
+        line_at,
+        ("OpportunityLineItem", ordinal),
+        "create",
+        {
+            "OpportunityId": opportunity_id,
+            "PricebookEntryId": pricebook_entry_id(tier, currency),
+            "Product2Id": product2_id(tier),
+            "Name": f"{title} {product.name}",
+            "ProductCode": tier.upper(),
+            "Quantity": float(quantity),
+            "ListPrice": _list_price(tier, currency),
+            "UnitPrice": unit,
+            "TotalPrice": total,
+            "ServiceDate": sf_date(close),
+            "CurrencyIsoCode": currency.upper(),
+        },
+        ctx.rep,
+    )
     events.add(line_at, key, "update", {"Amount": total, "HasOpportunityLineItem": True}, ctx.rep)
     won = _stage_fields("Closed Won")
     won["CloseDate"] = sf_date(close)
     events.add(close, key, "update", won, ctx.rep)
-    term = weighted(rng, {"12": 0.7, "24": 0.2, "36": 0.1})
-    frequency = "Annual" if yearly else "Monthly"
-    if tier == "enterprise" and currency == "usd" and chance(rng, 0.15):
-        frequency = "Quarterly"
+    term = "12" if kind == "Renewal" else weighted(rng, {"12": 0.7, "24": 0.2, "36": 0.1})
     number = plan.entity_index * PER_ENTITY + ordinal + 1
-    events.add(close + uniform_ms(rng, HOUR_MS, 3 * DAY_MS), ("Contract_Terms__c", ordinal),
-               "create", {
-                   "Name": f"CT-{number:05d}",
-                   "OwnerId": salesforce_user_id(ctx.rep),
-                   "Account__c": ctx.account_id,
-                   "Opportunity__c": opportunity_id,
-                   "Start_Date__c": sf_date(close),
-                   "End_Date__c": sf_date(add_months(close // 1000, int(term)) * 1000 - DAY_MS),
-                   "Term_Months__c": float(term),
-                   "Billing_Frequency__c": frequency,
-                   "Auto_Renew__c": chance(rng, 0.8),
-                   "CurrencyIsoCode": currency.upper(),
-               }, ctx.rep)
+    events.add(
+        close + uniform_ms(rng, HOUR_MS, 3 * DAY_MS),
+        ("Contract_Terms__c", ordinal),
+        "create",
+        {
+            "Name": f"CT-{number:05d}",
+            "OwnerId": salesforce_user_id(ctx.rep),
+            "Account__c": ctx.account_id,
+            "Opportunity__c": opportunity_id,
+            "Start_Date__c": sf_date(close),
+            "End_Date__c": sf_date(add_months(close // 1000, int(term)) * 1000 - DAY_MS),
+            "Term_Months__c": float(term),
+            "Billing_Frequency__c": frequency,
+            "Auto_Renew__c": chance(rng, 0.8),
+            "CurrencyIsoCode": currency.upper(),
+        },
+        ctx.rep,
+    )
 
 
 def _plan_lost_renewal(ctx: _Context, start: int, lost_at: int, amount: float, title: str) -> None:
@@ -946,8 +803,9 @@ def _plan_lost_renewal(ctx: _Context, start: int, lost_at: int, amount: float, t
     if ordinal is None:
         return
     key = ("Opportunity", ordinal)
-    ctx.events.add(start, key, "create",
-                   _opportunity_fields(ctx, title, "Renewal", amount, lost_at), ctx.rep)
+    ctx.events.add(
+        start, key, "create", _opportunity_fields(ctx, title, "Renewal", amount, lost_at), ctx.rep
+    )
     _plan_open_updates(ctx, key, start + 1000, lost_at - 1000, amount)
     lost = _stage_fields("Closed Lost")
     lost["CloseDate"] = sf_date(lost_at)
@@ -964,9 +822,15 @@ def _plan_open_opportunity(ctx: _Context, start: int, amount: float, title: str)
         return
     rng, events = ctx.rng, ctx.events
     key = ("Opportunity", ordinal)
-    events.add(start, key, "create",
-               _opportunity_fields(ctx, title, "New Business", amount,
-                                   start + uniform_ms(rng, 20 * DAY_MS, 120 * DAY_MS)), ctx.rep)
+    events.add(
+        start,
+        key,
+        "create",
+        _opportunity_fields(
+            ctx, title, "New Business", amount, start + uniform_ms(rng, 20 * DAY_MS, 120 * DAY_MS)
+        ),
+        ctx.rep,
+    )
     t = start
     for stage in _OPEN[1 : 1 + rng.randrange(len(_OPEN))]:
         t += uniform_ms(rng, 2 * DAY_MS, 30 * DAY_MS)
@@ -982,5 +846,6 @@ def _plan_open_opportunity(ctx: _Context, start: int, amount: float, title: str)
 
 
 def _plan_prospect_deletes(ctx: _Context, created: int) -> None:
-    _plan_removal(ctx, ("Account", 0), created, PROSPECT_ACCOUNT_SOFT_DELETE,
-                  PROSPECT_ACCOUNT_HARD_DELETE)
+    _plan_removal(
+        ctx, ("Account", 0), created, PROSPECT_ACCOUNT_SOFT_DELETE, PROSPECT_ACCOUNT_HARD_DELETE
+    )

@@ -9,9 +9,9 @@ from revstack.sandbox.world.catalog import COUPONS, PRICES, PRODUCTS, PriceSpec
 from revstack.sandbox.world.clock import DAY, HOUR, add_months
 from revstack.sandbox.world.ids import stripe_id
 from revstack.sandbox.world.rng import stream
+from revstack.sandbox.world.story import Window
 from revstack.sandbox.world.stripe_model import CouponObj, PriceObj, ProductObj
 from revstack.sandbox.world.stripe_record import StripeRecorder
-from revstack.sandbox.world.story import Window
 from revstack.sandbox.world.tables import Sink
 
 
@@ -65,13 +65,18 @@ class StripeCatalog:
                 continue
             rec.emit("price.created", render.price(price, price.created), price.created, None)
             if price.retired_at is not None and price.retired_at < end:
-                rec.emit("price.updated", render.price(price, price.retired_at),
-                         price.retired_at, None)
+                rec.emit(
+                    "price.updated", render.price(price, price.retired_at), price.retired_at, None
+                )
         for coupon in self.coupons.values():
             coupon.times_redeemed = redemptions.get(coupon.spec.id, 0)
             if coupon.created < end:
-                rec.emit("coupon.created", render.coupon(CouponObj(coupon.spec, coupon.created)),
-                         coupon.created, None)
+                rec.emit(
+                    "coupon.created",
+                    render.coupon(CouponObj(coupon.spec, coupon.created)),
+                    coupon.created,
+                    None,
+                )
         for product in self.products.values():
             rec.final("product", render.product(product), None)
         for price in self.prices.values():

@@ -168,7 +168,9 @@ class StripeRecorder:
 
     def api_request(self) -> tuple[str, str]:
         """A request id and idempotency key for a change made through the API."""
-        request_id = "req_" + "".join(self.rng.choices("0123456789abcdefghijklmnopqrstuvwxyz", k=14))
+        request_id = "req_" + "".join(
+            self.rng.choices("0123456789abcdefghijklmnopqrstuvwxyz", k=14)
+        )
         return request_id, _uuid4(self.rng)
 
 

@@ -62,11 +62,16 @@ def _blank(resource: str) -> Json:
 CONDITIONAL_FIELDS = {"refund": frozenset({"failure_balance_transaction", "failure_reason"})}
 
 
+@cache
+def _allowed(resource: str) -> frozenset[str]:
+    return frozenset(_keys(resource)) | CONDITIONAL_FIELDS.get(resource, frozenset())
+
+
 def _fill(resource: str, values: Json) -> Json:
+    if not values.keys() <= _allowed(resource):
+        unknown = sorted(set(values) - _allowed(resource))
+        raise KeyError(f"{resource} has no field(s) {unknown}")
     obj = _blank(resource)
-    unknown = set(values) - set(obj) - CONDITIONAL_FIELDS.get(resource, frozenset())
-    if unknown:
-        raise KeyError(f"{resource} has no field(s) {sorted(unknown)}")
     obj.update(values)
     return obj
 
@@ -636,7 +641,9 @@ def balance_transaction(obj: BalanceTransaction, as_of: int) -> Json:
                 "amount": obj.fee,
                 "application": None,
                 "currency": obj.currency,
-                "description": "Dispute fee" if obj.type == "adjustment" else "Stripe processing fees",
+                "description": "Dispute fee"
+                if obj.type == "adjustment"
+                else "Stripe processing fees",
                 "type": "stripe_fee",
             }
         )
@@ -700,7 +707,9 @@ def dispute(obj: Dispute, as_of: int) -> Json:
         "dispute",
         {
             "amount": obj.amount,
-            "balance_transactions": [balance_transaction(bt, as_of) for bt in obj.balance_transactions],
+            "balance_transactions": [
+                balance_transaction(bt, as_of) for bt in obj.balance_transactions
+            ],
             "charge": obj.charge.id,
             "created": obj.created,
             "currency": obj.charge.currency,

@@ -60,8 +60,17 @@ def render_summary(world_dir: Path, console: Console) -> None:
         table.add_row(key, f"{value:,}")
     console.print(table)
     mrr = RichTable(title="True MRR by month (month-end, minor units shown in major units)")
-    for column in ("month", "currency", "MRR", "paying", "new", "expansion", "contraction",
-                   "churn", "reactivation"):
+    for column in (
+        "month",
+        "currency",
+        "MRR",
+        "paying",
+        "new",
+        "expansion",
+        "contraction",
+        "churn",
+        "reactivation",
+    ):
         mrr.add_column(column, justify="left" if column in ("month", "currency") else "right")
     for month, currency, total, paying, moves in mrr_by_month(world_dir):
         mrr.add_row(
@@ -69,7 +78,9 @@ def render_summary(world_dir: Path, console: Console) -> None:
             currency.upper(),
             format_money(total, currency),
             f"{paying:,}",
-            *(format_money(moves[name], currency) for name in
-              ("new", "expansion", "contraction", "churn", "reactivation")),
+            *(
+                format_money(moves[name], currency)
+                for name in ("new", "expansion", "contraction", "churn", "reactivation")
+            ),
         )
     console.print(mrr)

@@ -157,8 +157,9 @@ def _add_daily(
         return
     lengths_arr = np.asarray(lengths, dtype=np.int64)
     total = int(lengths_arr.sum())
-    offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths_arr) - lengths_arr,
-                                                           lengths_arr)
+    offsets = np.arange(total, dtype=np.int64) - np.repeat(
+        np.cumsum(lengths_arr) - lengths_arr, lengths_arr
+    )
     days = np.repeat(np.asarray(starts, dtype=np.int64), lengths_arr) + offsets
     batch = pa.record_batch(
         [
@@ -172,8 +173,9 @@ def _add_daily(
     sink.add_batch(MRR_DAILY, batch)
 
 
-def add_revenue_truth(ledger: RevenueLedger, window: Window, currencies: tuple[str, ...],
-                      sink: Sink) -> None:
+def add_revenue_truth(
+    ledger: RevenueLedger, window: Window, currencies: tuple[str, ...], sink: Sink
+) -> None:
     """Every (day, currency, view) of the world, zeros included."""
     day = to_date(window.start)
     last_day = to_date(window.end - 1)
@@ -184,7 +186,12 @@ def add_revenue_truth(ledger: RevenueLedger, window: Window, currencies: tuple[s
                 measures = ledger.totals.get((day, currency, view), zero)
                 sink.add(
                     REVENUE_DAILY,
-                    {"date": day, "currency": currency, "view": view, **measures,
-                     "net": net(measures)},
+                    {
+                        "date": day,
+                        "currency": currency,
+                        "view": view,
+                        **measures,
+                        "net": net(measures),
+                    },
                 )
         day += dt.timedelta(days=1)
