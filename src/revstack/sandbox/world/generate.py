@@ -10,27 +10,33 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
-from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from revstack.errors import WorldError
-from revstack.sandbox.world import crm, product, stripe_record, truth
+from revstack.sandbox.world import crm, truth
 from revstack.sandbox.world.behaviour import Behaviour
-from revstack.sandbox.world.billing import CustomerSimulation
 from revstack.sandbox.world.catalog import CURRENCIES
-from revstack.sandbox.world.clock import add_months, to_ts
+from revstack.sandbox.world.chunks import (
+    ChunkResult,
+    all_tables,
+    catalog_for,
+    simulate_customers,
+    simulate_prospects,
+    world_window,
+)
 from revstack.sandbox.world.config import WorldConfig
 from revstack.sandbox.world.counts import count_world
 from revstack.sandbox.world.payouts import record_payouts
 from revstack.sandbox.world.revenue import RevenueLedger
-from revstack.sandbox.world.story import Window
-from revstack.sandbox.world.stripe_catalog import StripeCatalog
-from revstack.sandbox.world.tables import Sink, Table, WorldWriter
+from revstack.sandbox.world.tables import Sink, WorldWriter
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -65,15 +71,6 @@ class WorldManifest:
         }
 
 
-def world_window(config: WorldConfig) -> Window:
-    start = to_ts(config.start)
-    return Window(start, add_months(start, config.months))
-
-
-def all_tables() -> list[Table]:
-    return [*stripe_record.TABLES, *crm.TABLES, *product.TABLES, *truth.TABLES]
-
-
 def generate_world(
     config: WorldConfig,
     out_dir: Path,
@@ -81,12 +78,15 @@ def generate_world(
     overwrite: bool = False,
     behaviour: Behaviour | None = None,
     progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
 ) -> WorldManifest:
     """Simulate the world `config` describes and write it to `out_dir`.
 
     The world is written to a sibling directory first and moved into place when complete, so
     `out_dir` never holds half a world. An existing non-empty `out_dir` is replaced only with
-    `overwrite`. `progress(done, total)` is called after each chunk of entities.
+    `overwrite`. `progress(done, total)` is called after each chunk of entities. Chunks are
+    simulated by `workers` processes (default: one per CPU, at most 4); the output does not
+    depend on their number.
     """
     if out_dir.exists() and not out_dir.is_dir():
         raise WorldError(f"{out_dir} exists and is not a directory")
@@ -97,7 +97,9 @@ def generate_world(
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
     try:
-        manifest = _generate(config, partial, behaviour or Behaviour(), progress)
+        if workers is None:
+            workers = min(4, os.cpu_count() or 1)
+        manifest = _generate(config, partial, behaviour or Behaviour(), progress, workers)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -112,42 +114,28 @@ def _generate(
     out_dir: Path,
     behaviour: Behaviour,
     progress: Callable[[int, int], None] | None,
+    workers: int,
 ) -> WorldManifest:
     window = world_window(config)
     writer = WorldWriter(out_dir, all_tables())
-    catalog = StripeCatalog(config.seed, window)
     ledger = RevenueLedger()
     available: dict[tuple[str, int], int] = defaultdict(int)
     redemptions: Counter[str] = Counter()
     sink = Sink()
     crm.simulate_crm_static(window, config.seed, sink)
+    writer.write_chunk(sink)
     total = config.customers + config.prospects
     done = 0
-    for chunk_start in range(0, config.customers, config.chunk_size):
-        for index in range(chunk_start, min(chunk_start + config.chunk_size, config.customers)):
-            outcome = CustomerSimulation(index, window, config.seed, catalog, sink, behaviour).run()
-            ledger.merge(outcome.ledger)
-            for key, amount in outcome.available.items():
-                available[key] += amount
-            redemptions.update(outcome.coupon_redemptions)
-            truth.add_customer_truth(outcome.story, window, sink)
-            crm.simulate_customer_crm(outcome.story, window, config.seed, sink)
-            product.simulate_customer_product(
-                outcome.story, window, config.seed, config.product_events_per_seat_day, sink
-            )
-            done += 1
-        writer.write_chunk(sink)
+    for result in _run_chunks(config, behaviour, workers):
+        writer.write_tables(result.tables)
+        ledger.merge_totals(result.revenue)
+        for key, amount in result.available.items():
+            available[key] += amount
+        redemptions.update(result.redemptions)
+        done += result.entities
         if progress:
             progress(done, total)
-    first_prospect = config.customers
-    for chunk_start in range(first_prospect, total, config.chunk_size):
-        for index in range(chunk_start, min(chunk_start + config.chunk_size, total)):
-            crm.simulate_prospect_crm(index, window, config.seed, sink)
-            done += 1
-        writer.write_chunk(sink)
-        if progress:
-            progress(done, total)
-    catalog.record(sink, config.seed, redemptions)
+    catalog_for(config.seed, window).record(sink, config.seed, redemptions)
     record_payouts(available, CURRENCIES, window, config.seed, sink)
     truth.add_revenue_truth(ledger, window, CURRENCIES, sink)
     writer.write_chunk(sink)
@@ -170,6 +158,37 @@ def _generate(
     )
     _write_json(out_dir / MANIFEST, manifest.to_json())
     return manifest
+
+
+def _chunk_jobs(config: WorldConfig, behaviour: Behaviour) -> Iterator[tuple[Any, ...]]:
+    """(function, arguments...) per chunk: customers first, then prospects."""
+    size = config.chunk_size
+    for start in range(0, config.customers, size):
+        yield simulate_customers, config, behaviour, start, min(start + size, config.customers)
+    total = config.customers + config.prospects
+    for start in range(config.customers, total, size):
+        yield simulate_prospects, config, start, min(start + size, total)
+
+
+def _run_chunks(config: WorldConfig, behaviour: Behaviour, workers: int) -> Iterator[ChunkResult]:
+    """Chunk results in chunk order, computed by `workers` processes (1: this process).
+
+    At most two chunks per worker are in flight, so memory stays bounded.
+    """
+    jobs = _chunk_jobs(config, behaviour)
+    if workers <= 1:
+        for fn, *args in jobs:
+            yield fn(*args)
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: deque[Future[ChunkResult]] = deque()
+        for fn, *args in jobs:
+            pending.append(pool.submit(fn, *args))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def read_manifest(world_dir: Path) -> dict[str, Any]:

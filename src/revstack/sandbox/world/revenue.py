@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from revstack.sandbox.world.clock import to_date
@@ -36,10 +37,17 @@ class RevenueLedger:
         self.totals[(to_date(charged), currency, "restated")][measure] += amount
 
     def merge(self, other: RevenueLedger) -> None:
-        for key, measures in other.totals.items():
+        self.merge_totals(other.totals)
+
+    def merge_totals(self, totals: Mapping[tuple[dt.date, str, str], Mapping[str, int]]) -> None:
+        for key, measures in totals.items():
             target = self.totals[key]
             for measure, amount in measures.items():
                 target[measure] += amount
+
+    def plain(self) -> dict[tuple[dt.date, str, str], dict[str, int]]:
+        """The totals as plain dicts (picklable)."""
+        return {key: dict(measures) for key, measures in self.totals.items()}
 
 
 def net(measures: dict[str, int]) -> int:

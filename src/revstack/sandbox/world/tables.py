@@ -61,6 +61,12 @@ class Sink:
         return result
 
 
+def drain_all(sink: Sink, tables: list[Table]) -> dict[str, pa.Table]:
+    """Every non-empty table's rows from `sink`, by table path (picklable across processes)."""
+    drained = {table.path: sink.drain(table) for table in tables}
+    return {path: data for path, data in drained.items() if data.num_rows}
+
+
 class WorldWriter:
     """One Parquet file per table, appended to chunk by chunk."""
 
@@ -78,9 +84,17 @@ class WorldWriter:
         return self.root / f"{table.path}.parquet"
 
     def write_chunk(self, sink: Sink) -> None:
+        """Append everything `sink` holds: one row group per table."""
+        self.write_tables(drain_all(sink, self.tables))
+
+    def write_tables(self, chunk: dict[str, pa.Table]) -> None:
+        """Append one chunk's tables (by path), in the writer's table order."""
+        unknown = set(chunk) - {table.path for table in self.tables}
+        if unknown:
+            raise WorldError(f"no such world tables: {sorted(unknown)}")
         for table in self.tables:
-            data = sink.drain(table)
-            if data.num_rows == 0:
+            data = chunk.get(table.path)
+            if data is None or data.num_rows == 0:
                 continue
             self._writer(table).write_table(data)
             self.row_counts[table.path] += data.num_rows
