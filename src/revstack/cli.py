@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import click
 import typer
@@ -21,6 +21,9 @@ from typer.core import TyperGroup
 from revstack import __version__
 from revstack.config import RevstackConfig, load_config
 from revstack.errors import NotAvailableError, RevstackError, WorldError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["CliState", "app", "main"]
 
@@ -118,11 +121,17 @@ def _not_available(command: str, planned: str) -> NoReturn:
 @app.command()
 def demo(ctx: typer.Context) -> None:
     """Generate the synthetic company (if needed) and show what it contains."""
-    from rich.console import Console
-
     from revstack.demo import run_demo
 
-    run_demo(_state(ctx).config(), Console())
+    run_demo(_state(ctx).config(), _console())
+
+
+def _console() -> Console:
+    """Rich console for command output: a terminal's own width, wide tables when piped."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=120)
 
 
 @sandbox_app.command("generate")
@@ -157,8 +166,6 @@ def sandbox_generate(
     ] = False,
 ) -> None:
     """Generate a synthetic company: customers, subscriptions, invoices, CRM and events."""
-    from rich.console import Console
-
     from revstack.demo import build_world_config
     from revstack.sandbox.world import generate_world
     from revstack.sandbox.world.summary import render_summary
@@ -175,7 +182,7 @@ def sandbox_generate(
     if not force and out_dir.is_dir() and any(out_dir.iterdir()):
         raise WorldError(f"{out_dir} is not empty; pass --force to overwrite it")
     generate_world(world, out_dir, overwrite=force)
-    render_summary(out_dir, Console())
+    render_summary(out_dir, _console())
 
 
 # --------------------------------------------------------------------------------------------

@@ -59,28 +59,30 @@ def render_summary(world_dir: Path, console: Console) -> None:
     for key, value in counts.items():
         table.add_row(key, f"{value:,}")
     console.print(table)
-    mrr = RichTable(title="True MRR by month (month-end, minor units shown in major units)")
-    for column in (
-        "month",
-        "currency",
-        "MRR",
-        "paying",
-        "new",
-        "expansion",
-        "contraction",
-        "churn",
-        "reactivation",
-    ):
-        mrr.add_column(column, justify="left" if column in ("month", "currency") else "right")
-    for month, currency, total, paying, moves in mrr_by_month(world_dir):
-        mrr.add_row(
-            month,
-            currency.upper(),
-            format_money(total, currency),
-            f"{paying:,}",
-            *(
-                format_money(moves[name], currency)
-                for name in ("new", "expansion", "contraction", "churn", "reactivation")
-            ),
-        )
-    console.print(mrr)
+    rows = mrr_by_month(world_dir)
+    for currency in sorted({row[1] for row in rows}):
+        mrr = RichTable(title=f"True MRR by month, {currency.upper()} (month end)")
+        for column in (
+            "month",
+            "MRR",
+            "paying",
+            "new",
+            "expansion",
+            "contraction",
+            "churn",
+            "reactivation",
+        ):
+            mrr.add_column(column, justify="left" if column == "month" else "right", no_wrap=True)
+        for month, row_currency, total, paying, moves in rows:
+            if row_currency != currency:
+                continue
+            mrr.add_row(
+                month,
+                format_money(total, currency),
+                f"{paying:,}",
+                *(
+                    format_money(moves[name], currency)
+                    for name in ("new", "expansion", "contraction", "churn", "reactivation")
+                ),
+            )
+        console.print(mrr)
