@@ -11,7 +11,8 @@ import pytest
 
 from revstack.sandbox.world import stripe_render
 from revstack.sandbox.world.behaviour import Behaviour
-from revstack.sandbox.world.billing import BillingOutcome, CustomerSimulation
+from revstack.sandbox.world.billing import CustomerSimulation
+from revstack.sandbox.world.billing_state import BillingOutcome
 from revstack.sandbox.world.clock import add_months, to_date, to_ts
 from revstack.sandbox.world.mrr import subscription_mrr
 from revstack.sandbox.world.revenue import RevenueLedger, net
