@@ -72,6 +72,7 @@ def test_every_kind_of_change_happens(sim: Simulated) -> None:
         "invoice.finalized",
         "invoice.paid",
         "invoice.payment_failed",
+        "invoice.updated",
         "invoice.marked_uncollectible",
         "charge.succeeded",
         "charge.failed",

@@ -290,7 +290,10 @@ class Payments(BillingState):
             inv.next_payment_attempt = None
         self.rec.emit("charge.failed", render.charge(charge), ts, cid)
         self.rec.emit("payment_intent.payment_failed", render.payment_intent(pi), ts, cid)
-        self.rec.emit("invoice.payment_failed", render.invoice(inv), ts, cid)
+        failed = render.invoice(inv)
+        # The attempt count and next retry changed: Stripe announces the update as well.
+        self.rec.emit("invoice.updated", failed, ts, cid)
+        self.rec.emit("invoice.payment_failed", failed, ts, cid)
         if not self.customer.delinquent:
             self.customer.delinquent = True
             self.rec.emit("customer.updated", render.customer(self.customer), ts, cid)

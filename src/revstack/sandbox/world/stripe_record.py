@@ -114,7 +114,7 @@ class StripeRecorder:
         """
         object_id = obj["id"]
         previous = None
-        if event_type.endswith(".updated") or event_type == "customer.subscription.updated":
+        if event_type.endswith(".updated"):
             before = self._last.get(object_id)
             if before is not None:
                 previous = stripe_render.previous_attributes(before, obj)
