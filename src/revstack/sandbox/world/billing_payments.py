@@ -179,6 +179,8 @@ class Payments(BillingState):
             currency=inv.currency,
             payment_intent=pi.id,
         )
+        # Stripe creates the open invoice payment without an event of its own.
+        self.rec.silent(render.invoice_payment(inv.invoice_payment), ts, self.customer.id)
         self.rec.emit("invoice.finalized", render.invoice(inv), ts, self.customer.id)
         self.rec.emit("payment_intent.created", render.payment_intent(pi), ts, self.customer.id)
 
