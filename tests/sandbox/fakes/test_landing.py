@@ -63,4 +63,4 @@ def test_the_same_clock_moves_write_the_same_files(world_dir: Path, tmp_path: Pa
 
 
 def _iso(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.999Z")
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
