@@ -35,6 +35,7 @@ NOT_BUILT = [
     pytest.param(["sync"], "revstack sync", id="sync"),
     pytest.param(["report"], "revstack report", id="report"),
     pytest.param(["audit", "verify"], "revstack audit verify", id="audit verify"),
+    pytest.param(["sandbox", "serve"], "revstack sandbox serve", id="sandbox serve"),
 ]
 
 
