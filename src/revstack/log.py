@@ -22,7 +22,14 @@ import structlog
 from pydantic import SecretStr
 from structlog.typing import FilteringBoundLogger, Processor
 
-__all__ = ["REDACTED", "configure_logging", "get_logger", "is_secret_key", "redact_secrets"]
+__all__ = [
+    "REDACTED",
+    "configure_logging",
+    "get_logger",
+    "is_secret_key",
+    "redact",
+    "redact_secrets",
+]
 
 REDACTED = "**********"
 """What a redacted value is replaced with."""
@@ -85,6 +92,12 @@ def _redact(value: Any, depth: int = 0) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(_redact(item, depth + 1) for item in value)
     return value
+
+
+def redact(value: Any) -> Any:
+    """A copy of `value` with secrets replaced: secret-looking keys at any depth of nested
+    mappings and lists, SecretStr values and credential-shaped strings."""
+    return _redact(value)
 
 
 def redact_secrets(

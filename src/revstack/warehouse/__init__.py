@@ -1,0 +1,3 @@
+"""The warehouse: connections and destinations, raw-table conventions and the audit log."""
+
+from __future__ import annotations
