@@ -47,6 +47,12 @@ def test_running_clock_follows_its_speed_and_caps_at_the_end() -> None:
     clock = SandboxClock(100, end=10_000, speed=60.0, monotonic=time)
     time.value += 2.5
     assert clock.now() == 250
+    assert clock.set_speed(0.0) == 250  # frozen from this very moment
+    time.value += 100
+    assert clock.now() == 250
+    assert clock.advance(10, speed=1.0) == 260
+    time.value += 5
+    assert clock.now() == 265
     time.value += 10_000
     assert clock.now() == 10_000
 

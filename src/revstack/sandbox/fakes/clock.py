@@ -59,35 +59,46 @@ class SandboxClock:
 
     def now_float(self) -> float:
         with self._lock:
-            value = self._base + (self._monotonic() - self._since) * self._speed
+            return self._now_locked()
+
+    def _now_locked(self) -> float:
+        value = self._base + (self._monotonic() - self._since) * self._speed
         return min(value, self._end) if self._end is not None else value
 
     def set(self, ts: float, *, speed: float | None = None) -> int:
         """Move the clock to `ts` (never backwards); optionally change its speed."""
-        current = self.now_float()
-        if ts < int(current):
-            raise ClockError(
-                f"the sandbox clock cannot move backwards (now {int(current)}, asked {int(ts)})"
-            )
-        if self._end is not None and ts > self._end:
-            raise ClockError(f"the world ends at {self._end}; the clock cannot pass it")
+        return self._move(lambda current: ts, speed)
+
+    def advance(self, seconds: float, *, speed: float | None = None) -> int:
+        """Move the clock forward by `seconds` (and optionally change its speed)."""
+        if seconds < 0:
+            raise ClockError("the sandbox clock cannot move backwards")
+        return self._move(lambda current: current + seconds, speed)
+
+    def set_speed(self, speed: float) -> int:
+        """Change the speed from this very moment (0 freezes the clock)."""
+        return self._move(lambda current: current, speed)
+
+    def _move(self, target: Callable[[float], float], speed: float | None) -> int:
         if speed is not None and speed < 0:
             raise ClockError("the clock's speed cannot be negative")
         with self._lock:
-            self._base = float(max(ts, current))
+            current = self._now_locked()
+            ts = target(current)
+            if ts < current and int(ts) < int(current):
+                raise ClockError(
+                    f"the sandbox clock cannot move backwards (now {int(current)}, asked {int(ts)})"
+                )
+            if self._end is not None and ts > self._end:
+                raise ClockError(f"the world ends at {self._end}; the clock cannot pass it")
+            self._base = max(ts, current)
             self._since = self._monotonic()
             if speed is not None:
                 self._speed = speed
-        now = self.now()
+            now = int(self._now_locked())
         for listener in list(self._listeners):
             listener(now)
         return now
-
-    def advance(self, seconds: float) -> int:
-        """Move the clock forward by `seconds`."""
-        if seconds < 0:
-            raise ClockError("the sandbox clock cannot move backwards")
-        return self.set(self.now_float() + seconds)
 
     def on_move(self, listener: Listener) -> None:
         """Call `listener(now)` after every explicit move (running clocks are polled)."""

@@ -73,12 +73,13 @@ def control_routes(clock: SandboxClock, faults: FaultController) -> list[Route]:
             speed = data.get("speed")
             if "to" in data and "advance" in data:
                 raise ValueError("give either 'to' or 'advance', not both")
+            speed = None if speed is None else float(speed)
             if "to" in data:
                 clock.set(parse_moment(data["to"]), speed=speed)
             elif "advance" in data:
-                clock.set(clock.now_float() + float(data["advance"]), speed=speed)
+                clock.advance(float(data["advance"]), speed=speed)
             elif speed is not None:
-                clock.set(clock.now_float(), speed=float(speed))
+                clock.set_speed(speed)
         except (ValueError, TypeError, ClockError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse(clock_state(clock))
