@@ -232,15 +232,71 @@ def report() -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Prove that the audit log has not been altered (not available yet)."""
-    _not_available("audit verify", "verification of the hash-chained audit log")
+def audit_verify(ctx: typer.Context) -> None:
+    """Prove that the audit log has not been altered, removed from or reordered."""
+    from rich.console import Console
+
+    from revstack.warehouse.verify import verify_audit_log
+
+    print_line = Console(highlight=False).print
+    print_line(verify_audit_log(_state(ctx).config().warehouse))
 
 
 @sandbox_app.command("serve")
-def sandbox_serve() -> None:
-    """Serve fake Stripe, HubSpot and Salesforce APIs (not available yet)."""
-    _not_available("sandbox serve", "fake Stripe, HubSpot and Salesforce APIs with fault injection")
+def sandbox_serve(
+    ctx: typer.Context,
+    world: Annotated[
+        Path | None,
+        typer.Option("--world", metavar="DIR", help="World to serve; default: sandbox.world_dir."),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TIME",
+            help="Start the clock here (ISO-8601 or Unix seconds); default: 30 days before "
+            "the world's end.",
+        ),
+    ] = None,
+    speed: Annotated[
+        float, typer.Option(min=0.0, help="Clock speed: 0 frozen (default), 1 real time.")
+    ] = 0.0,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    stripe_port: Annotated[int, typer.Option(min=0, max=65535, help="0: any free port.")] = 0,
+    hubspot_port: Annotated[int, typer.Option(min=0, max=65535, help="0: any free port.")] = 0,
+    salesforce_port: Annotated[int, typer.Option(min=0, max=65535, help="0: any free port.")] = 0,
+    faults: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help='JSON fault profiles by fake: {"stripe": {...}, "hubspot": {...}}.',
+        ),
+    ] = None,
+    tls_dir: Annotated[
+        Path | None,
+        typer.Option(metavar="DIR", help="Where to write the Salesforce fake's CA and cert."),
+    ] = None,
+    landing_zone: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Also land product events there (gzipped NDJSON) as the clock receives them.",
+        ),
+    ] = None,
+) -> None:
+    """Serve fake Stripe, HubSpot and Salesforce APIs over a world until SIGTERM."""
+    from revstack.sandbox.fakes.runner import run_sandbox
+
+    world_dir = world if world is not None else _state(ctx).config().sandbox.world_dir
+    run_sandbox(
+        world_dir,
+        at=at,
+        speed=speed,
+        host=host,
+        ports={"stripe": stripe_port, "hubspot": hubspot_port, "salesforce": salesforce_port},
+        faults_file=faults,
+        tls_dir=tls_dir,
+        landing_zone=landing_zone,
+    )
 
 
 def main() -> None:

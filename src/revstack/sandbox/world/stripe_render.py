@@ -571,7 +571,7 @@ def _card_details(card: Card, amount: int) -> Json:
 
 def charge(obj: Charge) -> Json:
     succeeded = obj.status == "succeeded"
-    return _fill(
+    rendered = _fill(
         "charge",
         {
             "amount": obj.amount,
@@ -631,6 +631,9 @@ def charge(obj: Charge) -> Json:
             "transfer_group": None,
         },
     )
+    # Since API version 2022-11-15 charges include `refunds` only when expanded.
+    del rendered["refunds"]
+    return rendered
 
 
 def balance_transaction(obj: BalanceTransaction, as_of: int) -> Json:
@@ -805,7 +808,8 @@ def event(
 
 def previous_attributes(before: Json, after: Json) -> Json:
     """The fields of `before` that differ in `after`, as Stripe reports them on ``*.updated``:
-    nested objects narrowed to their changed keys, arrays and scalars given whole."""
+    nested objects narrowed to their changed keys, arrays and scalars given whole, and keys the
+    update added given as null."""
     changed: Json = {}
     for key, old in before.items():
         new = after.get(key)
@@ -815,4 +819,6 @@ def previous_attributes(before: Json, after: Json) -> Json:
             changed[key] = previous_attributes(old, new)
         else:
             changed[key] = old
+    for key in after.keys() - before.keys():
+        changed[key] = None
     return changed
