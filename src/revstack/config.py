@@ -262,6 +262,13 @@ class WarehouseSettings(_Section):
         "PostgreSQL connection string (postgresql://user:pass@host/db); required when "
         "destination is postgres."
     )
+    state_dir: UserPath = Field(
+        default=Path(".revstack/state"),
+        description=(
+            "Directory for revstack's own state: load pipelines' working files and cursors, "
+            "webhook inboxes. Keep it with the warehouse."
+        ),
+    )
     reporting_currency: Annotated[
         str, BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v)
     ] = Field(
