@@ -32,6 +32,11 @@ from revstack.sandbox.fakes.stripe.webhooks import WebhookDispatcher
 from revstack.sandbox.fakes.stripe.world_index import load_world
 from revstack.sandbox.fakes.stripe.writes_billing import BillingWrites
 from revstack.sandbox.fakes.stripe.writes_catalog import CatalogWrites
+from revstack.sandbox.fakes.stripe.writes_charges import ChargeWrites
+from revstack.sandbox.fakes.stripe.writes_disputes import DisputeWrites
+from revstack.sandbox.fakes.stripe.writes_intents import IntentWrites
+from revstack.sandbox.fakes.stripe.writes_invoices import InvoiceWrites
+from revstack.sandbox.fakes.stripe.writes_items import ItemWrites
 from revstack.sandbox.fakes.stripe.writes_payments import PaymentWrites
 
 _METHODS = ["GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"]
@@ -63,9 +68,20 @@ def create_app(
         *control_routes(dispatcher, settings, api),
         *WebhookEndpoints(store, clock, dispatcher).routes(api),
         *reads.routes(api),
-        *CatalogWrites(store, clock, dispatcher, reads).routes(api),
-        *BillingWrites(store, clock, dispatcher, reads).routes(api),
-        *PaymentWrites(store, clock, dispatcher, reads).routes(api),
+        *(
+            route
+            for writes in (
+                CatalogWrites,
+                BillingWrites,
+                PaymentWrites,
+                IntentWrites,
+                ChargeWrites,
+                InvoiceWrites,
+                ItemWrites,
+                DisputeWrites,
+            )
+            for route in writes(store, clock, dispatcher, reads).routes(api)
+        ),
         Route("/v1/{path:path}", _unrecognized, methods=_METHODS),
     ]
 

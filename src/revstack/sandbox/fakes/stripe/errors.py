@@ -24,7 +24,9 @@ class StripeRequestError(TerminalApiError):
     """A request the fake refuses, rendered as Stripe's error envelope.
 
     `saved` says whether an idempotency key keeps the result: validation failures (raised
-    before anything ran) are not saved, Stripe's own refusals during execution are.
+    before anything ran) are not saved, Stripe's own refusals during execution are. `extra`
+    holds the other fields Stripe puts in some errors (a card error's ``decline_code``,
+    ``charge`` and ``payment_intent``).
     """
 
     def __init__(
@@ -37,12 +39,14 @@ class StripeRequestError(TerminalApiError):
         param: str | None = None,
         saved: bool = False,
         should_retry: bool | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message, status=status, code=code)
         self.type = type
         self.param = param
         self.saved = saved
         self.should_retry = should_retry
+        self.extra = extra or {}
 
     def body(self, request_id: str | None = None) -> dict[str, Any]:
         error: dict[str, Any] = {}
@@ -55,7 +59,8 @@ class StripeRequestError(TerminalApiError):
         if request_id:
             error["request_log_url"] = f"https://dashboard.stripe.com/test/logs/{request_id}?t=0"
         error["type"] = self.type
-        return {"error": error}
+        error.update(self.extra)
+        return {"error": dict(sorted(error.items()))}
 
 
 def unknown_parameter(name: str) -> StripeRequestError:

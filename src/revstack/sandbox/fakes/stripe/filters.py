@@ -35,6 +35,7 @@ FILTER_PARAMS: dict[str, tuple[str, ...]] = {
     "coupon": (),
     "subscription": ("customer", "price", "status", "collection_method"),
     "invoice": ("customer", "subscription", "status", "collection_method"),
+    "invoiceitem": ("customer", "invoice", "pending"),
     "invoice_payment": ("invoice", "payment", "status"),
     "payment_intent": ("customer",),
     "charge": ("customer", "payment_intent", "transfer_group"),
@@ -97,6 +98,11 @@ def build_filters(kind: str, params: Params, store: StripeStore, at: int) -> lis
             on_attr("parent.subscription_details.subscription", subscription)
         if (status := params.enum("status", INVOICE_STATUSES)) is not None:
             on_state("status", status)
+    if kind == "invoiceitem":
+        if (invoice := params.string("invoice")) is not None:
+            on_state("invoice", invoice)
+        if (pending := params.boolean("pending")) is not None:
+            filters.append(lambda r: (state(r).get("invoice") is None) is pending)
     if kind == "invoice_payment":
         if (invoice := params.string("invoice")) is not None:
             on_attr("invoice", invoice)

@@ -41,6 +41,7 @@ RESOURCE_KINDS: dict[str, str] = {
     "coupons": "coupon",
     "subscriptions": "subscription",
     "invoices": "invoice",
+    "invoiceitems": "invoiceitem",
     "invoice_payments": "invoice_payment",
     "payment_intents": "payment_intent",
     "charges": "charge",

@@ -83,6 +83,9 @@ class StripeStore:
         self._attrs: dict[tuple[str, str], Any] = {}
         self._related: dict[tuple[str, str], dict[Any, list[str]]] = {}
         self.rng = random.Random(f"revstack-fake-stripe-{seed}")
+        self.fresh_cards: dict[str, Any] = {}
+        """Payment methods made from Stripe's test cards (``pm_card_visa``) by API writes,
+        by id: a `cards.PaymentCard` each (payment methods are not served)."""
         redemptions: dict[str, list[int]] = {}
         for record in self.records.values():
             if record.kind == "discount":

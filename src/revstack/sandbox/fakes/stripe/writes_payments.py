@@ -1,5 +1,5 @@
-"""Writes to payments: refunds, and metadata/description updates on charges, invoices and
-payment intents."""
+"""Writes to payments: refunds, and metadata/description updates on charges and invoices
+(payment intents are `writes_intents`'s)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 SIMPLE_UPDATES: dict[str, tuple[str, tuple[str, ...], str | None]] = {
     "charges": ("charge", ("description", "metadata", "receipt_email"), "charge.updated"),
     "invoices": ("invoice", ("description", "metadata", "footer"), "invoice.updated"),
-    "payment_intents": ("payment_intent", ("description", "metadata", "receipt_email"), None),
 }
 
 
@@ -143,7 +142,7 @@ class PaymentWrites(WriteHandlers):
         )
         return refund
 
-    # --- charges, invoices, payment intents ----------------------------------------------
+    # --- charges, invoices ------------------------------------------------------------
 
     def _simple(self, resource: str) -> Callable[[Call], tuple[int, bytes]]:
         kind, fields, event_type = SIMPLE_UPDATES[resource]
