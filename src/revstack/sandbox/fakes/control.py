@@ -50,7 +50,8 @@ def parse_moment(value: Any) -> float:
     raise ValueError("expected Unix seconds or an ISO-8601 time")
 
 
-async def _body(request: Request) -> dict[str, Any]:
+async def json_object(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object (empty body: `{}`); `ValueError` otherwise."""
     try:
         data = json.loads(await request.body() or b"{}")
     except json.JSONDecodeError as exc:
@@ -66,7 +67,7 @@ def control_routes(clock: SandboxClock, faults: FaultController) -> list[Route]:
 
     async def move_clock(request: Request) -> JSONResponse:
         try:
-            data = await _body(request)
+            data = await json_object(request)
             unknown = set(data) - {"to", "advance", "speed"}
             if unknown:
                 raise ValueError(f"unknown field(s): {sorted(unknown)}")
@@ -89,7 +90,7 @@ def control_routes(clock: SandboxClock, faults: FaultController) -> list[Route]:
 
     async def set_faults(request: Request) -> JSONResponse:
         try:
-            profile = FaultProfile.model_validate(await _body(request))
+            profile = FaultProfile.model_validate(await json_object(request))
         except ValidationError as exc:
             return JSONResponse({"error": exc.errors(include_url=False)}, status_code=400)
         except ValueError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +25,28 @@ from revstack.sandbox.fakes.server import world_period
 from revstack.sandbox.fakes.threaded import ServedApp
 
 TOKEN = "pat-na1-test"
+
+Refusal = Callable[..., tuple[int, dict[str, Any]]]
+
+
+def _refused(call: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+    """The status and JSON body of a call the fake refuses (each hubspot-api-client module
+    has its own exception classes, so match on the attribute)."""
+    try:
+        call(*args, **kwargs)
+    except Exception as exc:
+        status = getattr(exc, "status", None)
+        if status is None:
+            raise
+        body = getattr(exc, "body", None)
+        return status, json.loads(body) if body else {}
+    raise AssertionError("the call succeeded")
+
+
+@pytest.fixture
+def refused() -> Refusal:
+    """`refused(call, *args)`: run a client call the fake must refuse; its status and body."""
+    return _refused
 
 
 @dataclass

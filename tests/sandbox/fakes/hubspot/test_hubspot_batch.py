@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
+Refusal = Callable[..., tuple[int, dict[str, Any]]]
 Factory = Callable[..., Any]
 """The `hubspot` fixture: starts a fake HubSpot (see conftest.py)."""
-
-
-def refused(call: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[int, dict[str, Any]]:
-    try:
-        call(*args, **kwargs)
-    except Exception as exc:
-        status = getattr(exc, "status", None)
-        if status is None:
-            raise
-        body = getattr(exc, "body", None)
-        return status, json.loads(body) if body else {}
-    raise AssertionError("the call succeeded")
 
 
 def contact(n: int, **extra: str) -> dict[str, Any]:
     return {"properties": {"email": f"person{n}@batch.example", "firstname": f"P{n}", **extra}}
 
 
-def test_one_bad_input_fails_the_whole_batch_without_saying_which(hubspot: Factory) -> None:
+def test_one_bad_input_fails_the_whole_batch_without_saying_which(
+    hubspot: Factory, refused: Refusal
+) -> None:
     batch = hubspot().client().crm.contacts.batch_api
     inputs = [contact(n) for n in range(10)]
     inputs[6] = contact(6, phone="not a phone")
@@ -52,7 +42,9 @@ def test_one_bad_input_fails_the_whole_batch_without_saying_which(hubspot: Facto
     )
 
 
-def test_a_taken_email_fails_the_batch_with_409_naming_only_the_first(hubspot: Factory) -> None:
+def test_a_taken_email_fails_the_batch_with_409_naming_only_the_first(
+    hubspot: Factory, refused: Refusal
+) -> None:
     batch = hubspot().client().crm.contacts.batch_api
     first = batch.create({"inputs": [contact(1), contact(2)]})
     ids = {r.properties["email"]: r.id for r in first.results}
@@ -64,14 +56,14 @@ def test_a_taken_email_fails_the_batch_with_409_naming_only_the_first(hubspot: F
     assert status == 400
 
 
-def test_more_than_100_inputs_are_refused(hubspot: Factory) -> None:
+def test_more_than_100_inputs_are_refused(hubspot: Factory, refused: Refusal) -> None:
     batch = hubspot().client().crm.contacts.batch_api
     status, body = refused(batch.create, {"inputs": [contact(n) for n in range(101)]})
     assert status == 400 and body["category"] == "VALIDATION_ERROR"
     assert len(batch.create({"inputs": [contact(n) for n in range(100)]}).results) == 100
 
 
-def test_upsert_by_email_creates_or_updates(hubspot: Factory) -> None:
+def test_upsert_by_email_creates_or_updates(hubspot: Factory, refused: Refusal) -> None:
     client = hubspot().client()
     batch = client.crm.contacts.batch_api
     existing = client.crm.contacts.basic_api.get_page(limit=1, properties=["email"]).results[0]
@@ -109,7 +101,7 @@ def test_upsert_by_email_creates_or_updates(hubspot: Factory) -> None:
     assert status == 400  # only unique properties identify records
 
 
-def test_upsert_by_a_unique_custom_property(hubspot: Factory) -> None:
+def test_upsert_by_a_unique_custom_property(hubspot: Factory, refused: Refusal) -> None:
     client = hubspot().client()
     client.crm.properties.core_api.create(
         "contacts",
@@ -154,7 +146,7 @@ def test_upsert_by_a_unique_custom_property(hubspot: Factory) -> None:
     assert status == 409 and made.results[0].id in body["message"]
 
 
-def test_batch_read_update_and_archive(hubspot: Factory) -> None:
+def test_batch_read_update_and_archive(hubspot: Factory, refused: Refusal) -> None:
     client = hubspot().client()
     batch = client.crm.companies.batch_api
     ids = [c.id for c in client.crm.companies.basic_api.get_page(limit=3).results]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+Refusal = Callable[..., tuple[int, dict[str, Any]]]
 Factory = Callable[..., Any]
 """The `hubspot` fixture: starts a fake HubSpot (see conftest.py)."""
 
@@ -16,19 +16,7 @@ PORTAL = 24_681_357
 EVENT = f"pe{PORTAL}_workspace_usage"
 
 
-def refused(call: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[int, dict[str, Any]]:
-    try:
-        call(*args, **kwargs)
-    except Exception as exc:
-        status = getattr(exc, "status", None)
-        if status is None:
-            raise
-        body = getattr(exc, "body", None)
-        return status, json.loads(body) if body else {}
-    raise AssertionError("the call succeeded")
-
-
-def test_send_and_a_duplicate_uuid(hubspot: Factory) -> None:
+def test_send_and_a_duplicate_uuid(hubspot: Factory, refused: Refusal) -> None:
     running = hubspot(portal_id=PORTAL)
     send = running.client().events.send.basic_api.send
     occurrence = {
@@ -73,7 +61,9 @@ def test_send_and_a_duplicate_uuid(hubspot: Factory) -> None:
         "bad-time",
     ],
 )
-def test_invalid_occurrences_are_refused(hubspot: Factory, change: dict[str, Any]) -> None:
+def test_invalid_occurrences_are_refused(
+    hubspot: Factory, change: dict[str, Any], refused: Refusal
+) -> None:
     running = hubspot(portal_id=PORTAL)
     occurrence = {"eventName": EVENT, "email": "a@example.com", **change}
     status, body = refused(running.client().events.send.basic_api.send, occurrence)
@@ -81,7 +71,7 @@ def test_invalid_occurrences_are_refused(hubspot: Factory, change: dict[str, Any
     assert running.control.get("/_sandbox/hubspot/events").json()["results"] == []
 
 
-def test_batch_send_is_all_or_nothing(hubspot: Factory) -> None:
+def test_batch_send_is_all_or_nothing(hubspot: Factory, refused: Refusal) -> None:
     running = hubspot(portal_id=PORTAL)
     batch = running.client().events.send.batch_api.send
     inputs = [

@@ -14,6 +14,7 @@ import pytest
 from revstack.sandbox.fakes.server import world_period
 
 KINDS = ("contacts", "companies", "deals")
+Refusal = Callable[..., tuple[int, dict[str, Any]]]
 Factory = Callable[..., Any]
 """The `hubspot` fixture: starts a fake HubSpot (see conftest.py)."""
 
@@ -33,20 +34,6 @@ def world_state(world_dir: Path, kind: str, at_ms: int) -> dict[str, dict[str, A
                 "props": json.loads(row["properties"]),
             }
     return state
-
-
-def refused(call: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[int, dict[str, Any]]:
-    """The status and JSON body of a call the fake refuses (each hubspot-api-client module
-    has its own exception classes, so match on the attribute)."""
-    try:
-        call(*args, **kwargs)
-    except Exception as exc:
-        status = getattr(exc, "status", None)
-        if status is None:
-            raise
-        body = getattr(exc, "body", None)
-        return status, json.loads(body) if body else {}
-    raise AssertionError("the call succeeded")
 
 
 def api(client: Any, kind: str) -> Any:
@@ -76,7 +63,9 @@ def test_paging_at_the_worlds_end_returns_exactly_the_worlds_records(
         assert gone  # the world archives some contacts
 
 
-def test_records_are_served_as_of_the_clock(hubspot: Factory, world_dir: Path) -> None:
+def test_records_are_served_as_of_the_clock(
+    hubspot: Factory, world_dir: Path, refused: Refusal
+) -> None:
     start, end = world_period(world_dir)
     at = start + (end - start) // 2
     running = hubspot(at=at)
@@ -103,7 +92,9 @@ def test_records_are_served_as_of_the_clock(hubspot: Factory, world_dir: Path) -
     assert client.crm.companies.basic_api.get_by_id(future).id == future
 
 
-def test_properties_repeated_or_comma_joined_and_defaults(hubspot: Factory) -> None:
+def test_properties_repeated_or_comma_joined_and_defaults(
+    hubspot: Factory, refused: Refusal
+) -> None:
     client = hubspot().client()
     repeated = client.crm.contacts.basic_api.get_page(limit=3, properties=["email", "phone"])
     joined = client.crm.contacts.basic_api.get_page(limit=3, properties=["email,phone"])
@@ -129,7 +120,7 @@ def test_properties_repeated_or_comma_joined_and_defaults(hubspot: Factory) -> N
     assert refused(client.crm.contacts.basic_api.get_page, limit=101)[0] == 400
 
 
-def test_create_update_archive_and_a_duplicate_email(hubspot: Factory) -> None:
+def test_create_update_archive_and_a_duplicate_email(hubspot: Factory, refused: Refusal) -> None:
     running = hubspot()
     contacts = running.client().crm.contacts.basic_api
     created = contacts.create(
@@ -178,7 +169,7 @@ def test_create_update_archive_and_a_duplicate_email(hubspot: Factory) -> None:
     ids=["no-at", "no-tld", "phone", "option", "unknown-property"],
 )
 def test_invalid_values_are_rejected_like_hubspot(
-    hubspot: Factory, properties: dict[str, str], code: str
+    hubspot: Factory, properties: dict[str, str], code: str, refused: Refusal
 ) -> None:
     contacts = hubspot().client().crm.contacts.basic_api
     status, body = refused(contacts.create, {"properties": properties})
@@ -196,7 +187,7 @@ def test_a_merged_away_contact_answers_with_its_winner(hubspot: Factory, world_d
     assert found.id == row["merged_into"]
 
 
-def test_requests_need_a_bearer_token(hubspot: Factory) -> None:
+def test_requests_need_a_bearer_token(hubspot: Factory, refused: Refusal) -> None:
     running = hubspot(access_tokens=["pat-na1-test"])
     status, body = refused(running.client(token=None).crm.contacts.basic_api.get_page)
     assert status == 401 and body["category"] == "INVALID_AUTHENTICATION"

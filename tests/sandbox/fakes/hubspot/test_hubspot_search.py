@@ -13,20 +13,9 @@ import pyarrow.parquet as pq
 
 from revstack.sandbox.fakes.faults import FaultProfile, RateLimit
 
+Refusal = Callable[..., tuple[int, dict[str, Any]]]
 Factory = Callable[..., Any]
 """The `hubspot` fixture: starts a fake HubSpot (see conftest.py)."""
-
-
-def refused(call: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[int, dict[str, Any]]:
-    try:
-        call(*args, **kwargs)
-    except Exception as exc:
-        status = getattr(exc, "status", None)
-        if status is None:
-            raise
-        body = getattr(exc, "body", None)
-        return status, json.loads(body) if body else {}
-    raise AssertionError("the call succeeded")
 
 
 def live_deals(world_dir: Path, at_ms: int) -> dict[str, dict[str, str]]:
@@ -154,7 +143,7 @@ def test_datetime_ranges_tokens_and_missing_properties(hubspot: Factory, world_d
     assert {r.id for r in tokens} == {i for i, p in deals.items() if "Upsell" in p["dealname"]}
 
 
-def test_paging_stops_at_the_result_cap(hubspot: Factory) -> None:
+def test_paging_stops_at_the_result_cap(hubspot: Factory, refused: Refusal) -> None:
     running = hubspot()
     assert running.settings(search_result_cap=25)["search_result_cap"] == 25
     api = running.client().crm.contacts.search_api

@@ -10,27 +10,15 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from revstack.sandbox.fakes.control import json_object
 from revstack.sandbox.fakes.hubspot.context import HubSpotFake
 from revstack.sandbox.fakes.hubspot.settings import HubSpotFakeSettings
 from revstack.sandbox.fakes.hubspot.webhook_events import WebhookConfig
-
-
-async def _object(request: Request) -> dict[str, Any]:
-    try:
-        data = json.loads(await request.body() or b"{}")
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"the body is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ValueError("the body must be a JSON object")
-    return data
 
 
 def _problem(exc: ValidationError | ValueError) -> JSONResponse:
@@ -45,7 +33,7 @@ def routes(fake: HubSpotFake) -> list[Route]:
 
     async def set_settings(request: Request) -> Response:
         try:
-            changes = await _object(request)
+            changes = await json_object(request)
             fake.settings = HubSpotFakeSettings.model_validate(
                 {**fake.settings.model_dump(), **changes}
             )
@@ -59,7 +47,7 @@ def routes(fake: HubSpotFake) -> list[Route]:
 
     async def set_webhooks(request: Request) -> Response:
         try:
-            config = WebhookConfig.model_validate(await _object(request))
+            config = WebhookConfig.model_validate(await json_object(request))
             ids = {"app_id": config.app_id, "portal_id": config.portal_id}
             ids = {key: value for key, value in ids.items() if value is not None}
             settings = HubSpotFakeSettings.model_validate({**fake.settings.model_dump(), **ids})

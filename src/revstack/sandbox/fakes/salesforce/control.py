@@ -13,9 +13,6 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -23,22 +20,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from revstack.errors import ApiError
-from revstack.sandbox.fakes.control import parse_moment
+from revstack.sandbox.fakes.control import json_object, parse_moment
 from revstack.sandbox.fakes.salesforce.inject import inject
 from revstack.sandbox.fakes.salesforce.service import SalesforceService
 from revstack.sandbox.fakes.salesforce.store import DELETE, PURGE
 
 PREFIX = "/_sandbox/salesforce"
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    try:
-        data = json.loads(await request.body() or b"{}")
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"the body is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ValueError("the body must be a JSON object")
-    return data
 
 
 def _counts(service: SalesforceService) -> dict[str, dict[str, int]]:
@@ -63,7 +50,7 @@ def salesforce_control_routes(service: SalesforceService) -> list[Route]:
 
     async def set_limits(request: Request) -> JSONResponse:
         try:
-            data = await _body(request)
+            data = await json_object(request)
             unknown = set(data) - {"daily_api_requests", "used"}
             if unknown:
                 raise ValueError(f"unknown field(s): {sorted(unknown)}")
@@ -81,7 +68,7 @@ def salesforce_control_routes(service: SalesforceService) -> list[Route]:
 
     async def add_records(request: Request) -> JSONResponse:
         try:
-            data = await _body(request)
+            data = await json_object(request)
             unknown = set(data) - {"object", "count", "from", "to"}
             if unknown:
                 raise ValueError(f"unknown field(s): {sorted(unknown)}")

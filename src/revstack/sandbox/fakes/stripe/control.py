@@ -12,29 +12,17 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from revstack.sandbox.fakes.control import json_object
 from revstack.sandbox.fakes.stripe.http import Api
 from revstack.sandbox.fakes.stripe.settings import StripeFakeSettings
 from revstack.sandbox.fakes.stripe.webhooks import WebhookDispatcher
 
 PREFIX = "/_sandbox/stripe"
-
-
-async def _json(request: Request) -> dict[str, Any]:
-    try:
-        data = json.loads(await request.body() or b"{}")
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"the body is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ValueError("the body must be a JSON object")
-    return data
 
 
 def control_routes(
@@ -48,7 +36,7 @@ def control_routes(
         if endpoint is None:
             return JSONResponse({"error": "no such webhook endpoint"}, status_code=404)
         try:
-            data = await _json(request)
+            data = await json_object(request)
             overlap = float(data.get("expires_in", settings.secret_roll_overlap_s))
         except (ValueError, TypeError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
@@ -60,7 +48,7 @@ def control_routes(
 
     async def set_config(request: Request) -> JSONResponse:
         try:
-            data = await _json(request)
+            data = await json_object(request)
             unknown = set(data) - set(StripeFakeSettings.model_fields)
             if unknown:
                 raise ValueError(f"unknown setting(s): {sorted(unknown)}")
@@ -75,7 +63,7 @@ def control_routes(
 
     async def fail_writes(request: Request) -> JSONResponse:
         try:
-            count = int((await _json(request)).get("count", 1))
+            count = int((await json_object(request)).get("count", 1))
         except (ValueError, TypeError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         api.fail_writes = max(count, 0)
