@@ -28,7 +28,11 @@ SUBCOMMANDS = [
 ]
 
 NOT_BUILT = [
-    pytest.param(["ingest"], "revstack ingest", id="ingest"),
+    pytest.param(["ingest", "salesforce"], "revstack ingest salesforce", id="ingest-salesforce"),
+    pytest.param(["ingest", "hubspot"], "revstack ingest hubspot", id="ingest-hubspot"),
+    pytest.param(
+        ["ingest", "product-events"], "revstack ingest product-events", id="ingest-product-events"
+    ),
     pytest.param(["transform"], "revstack transform", id="transform"),
     pytest.param(["check"], "revstack check", id="check"),
     pytest.param(["serve"], "revstack serve", id="serve"),
@@ -57,6 +61,9 @@ def test_help_lists_every_subcommand() -> None:
 
 def test_sub_apps_list_their_commands() -> None:
     assert "verify" in invoke(["audit", "--help"]).stdout
+    ingest_help = invoke(["ingest", "--help"]).stdout
+    for source in ("stripe", "salesforce", "hubspot", "product-events"):
+        assert source in ingest_help
     sandbox_help = invoke(["sandbox", "--help"]).stdout
     assert "generate" in sandbox_help
     assert "serve" in sandbox_help
@@ -298,11 +305,49 @@ def test_audit_verify_names_the_first_tampered_entry(tmp_path: Path) -> None:
     assert "audit log broken at entry 2" in broken.stderr
 
 
-def test_audit_verify_on_postgres_is_not_available_yet() -> None:
-    environ = {
-        "REVSTACK__WAREHOUSE__DESTINATION": "postgres",
-        "REVSTACK__WAREHOUSE__POSTGRES_DSN": "postgresql://localhost/test",
-    }
+def test_audit_verify_on_snowflake_is_not_available_yet() -> None:
+    environ = {"REVSTACK__WAREHOUSE__DESTINATION": "snowflake"}
     result = invoke(["audit", "verify"], environ)
     assert result.exit_code == 2
     assert "not available yet" in result.stderr
+
+
+# --- ingest stripe: parses its options and hands them over -----------------------------------
+
+
+@dataclass
+class FakeReport:
+    text: str = "stripe backfill: 3 requests in 0.1 s"
+
+    def render(self) -> str:
+        return self.text
+
+
+def test_ingest_stripe_passes_its_options_and_prints_the_summary(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from revstack.sources.stripe import run
+
+    calls: list[Any] = []
+
+    def fake_ingest(config: Any, options: Any) -> FakeReport:
+        calls.append(options)
+        return FakeReport()
+
+    monkeypatch.setattr(run, "ingest_stripe", fake_ingest)
+    result = invoke(["ingest", "stripe", "--backfill", "--since", "2025-06-01", "--sweep"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == FakeReport.text
+    (options,) = calls
+    assert options == run.IngestOptions(backfill=True, since=date(2025, 6, 1), sweep=True)
+    assert not options.incremental
+
+    calls.clear()
+    assert invoke(["ingest", "stripe"]).exit_code == 0
+    assert calls[0].incremental
+
+
+def test_ingest_stripe_since_needs_backfill() -> None:
+    result = invoke(["ingest", "stripe", "--since", "2025-06-01"])
+    assert result.exit_code == 2
+    assert "--since needs --backfill" in result.output

@@ -131,3 +131,15 @@ def test_console_output_when_asked() -> None:
 def test_unknown_level_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown log level"):
         configure_logging("LOUD", stream=io.StringIO())
+
+
+def test_loggers_made_before_configuration_follow_it() -> None:
+    early = get_logger("early")  # as a module-level logger is, at import time
+    stream = io.StringIO()
+    configure_logging("WARNING", json_output=True, stream=stream)
+    early.info("hidden")
+    early.warning("shown", token="pat-na1-secret")
+    (line,) = stream.getvalue().splitlines()
+    record = json.loads(line)
+    assert record["event"] == "shown" and record["logger"] == "early"
+    assert record["token"] == REDACTED

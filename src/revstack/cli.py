@@ -74,6 +74,11 @@ sandbox_app = typer.Typer(
     no_args_is_help=True,
 )
 audit_app = typer.Typer(help="The hash-chained audit log of every ingestion.", no_args_is_help=True)
+ingest_app = typer.Typer(
+    help="Load a source into raw (append-only), with an audit entry per action.",
+    no_args_is_help=True,
+)
+app.add_typer(ingest_app, name="ingest")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(audit_app, name="audit")
 
@@ -185,16 +190,76 @@ def sandbox_generate(
     render_summary(out_dir, _console())
 
 
+@ingest_app.command("stripe")
+def ingest_stripe(
+    ctx: typer.Context,
+    backfill: Annotated[
+        bool,
+        typer.Option(
+            "--backfill", help="Read every object by created window (resumes an unfinished one)."
+        ),
+    ] = False,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            metavar="YYYY-MM-DD",
+            help="With --backfill: only objects created on or after this day (UTC).",
+        ),
+    ] = None,
+    sweep: Annotated[
+        bool,
+        typer.Option("--sweep", help="Re-read disputes and refunds of the last 120 days."),
+    ] = False,
+    webhooks: Annotated[
+        bool, typer.Option("--webhooks", help="Load the webhook inbox into raw, once.")
+    ] = False,
+    reconcile_webhooks: Annotated[
+        bool,
+        typer.Option(
+            "--reconcile-webhooks",
+            help="Compare the last day of events with raw; load and count what webhooks missed.",
+        ),
+    ] = False,
+) -> None:
+    """Stripe: incremental from events by default (back-filling first on the first run)."""
+    from revstack.log import configure_logging
+    from revstack.sources.stripe.run import IngestOptions, ingest_stripe
+
+    if since is not None and not backfill:
+        raise click.UsageError("--since needs --backfill")
+    configure_logging()
+    options = IngestOptions(
+        backfill=backfill,
+        since=None if since is None else since.date(),
+        sweep=sweep,
+        webhooks=webhooks,
+        reconcile_webhooks=reconcile_webhooks,
+    )
+    report = ingest_stripe(_state(ctx).config(), options)
+    typer.echo(report.render())
+
+
+@ingest_app.command("salesforce")
+def ingest_salesforce() -> None:
+    """Salesforce (not available yet)."""
+    _not_available("ingest salesforce", "Salesforce REST and Bulk API ingestion")
+
+
+@ingest_app.command("hubspot")
+def ingest_hubspot() -> None:
+    """HubSpot (not available yet)."""
+    _not_available("ingest hubspot", "HubSpot CRM v3 ingestion")
+
+
+@ingest_app.command("product-events")
+def ingest_product_events() -> None:
+    """Product events from the landing zone (not available yet)."""
+    _not_available("ingest product-events", "product-event loading from the landing zone")
+
+
 # --------------------------------------------------------------------------------------------
 # Planned commands: each says so and exits with status 2.
-
-
-@app.command()
-def ingest() -> None:
-    """Load Stripe, Salesforce, HubSpot and product events into raw (not available yet)."""
-    _not_available(
-        "ingest", "Stripe, Salesforce, HubSpot and product-event ingestion with an audit log"
-    )
 
 
 @app.command()

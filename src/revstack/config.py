@@ -319,6 +319,19 @@ class StripeSettings(_Section):
             "late-visible events; duplicates are removed in staging."
         ),
     )
+    rows_per_load: int = Field(
+        default=20_000,
+        ge=1,
+        description=(
+            "Rows per committed load during list reads (back-fill, sweep): a crash repeats at "
+            "most this much work; larger loads are slightly faster."
+        ),
+    )
+    request_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds before a Stripe API request is abandoned and retried.",
+    )
 
 
 class HubSpotSettings(_Section):

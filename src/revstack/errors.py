@@ -17,14 +17,18 @@ from typing import Any, ClassVar
 __all__ = [
     "ApiError",
     "ConfigError",
+    "LoadError",
+    "MissingDependencyError",
     "NotAvailableError",
     "RateLimitedError",
     "RevstackError",
     "SignatureError",
     "TerminalApiError",
     "TerminalError",
+    "TerminalLoadError",
     "TransientApiError",
     "TransientError",
+    "TransientLoadError",
     "WorldError",
     "api_error_for_status",
 ]
@@ -81,6 +85,31 @@ class NotAvailableError(TerminalError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.feature, self.planned))
+
+
+class MissingDependencyError(TerminalError):
+    """An optional dependency of the configured feature is not installed.
+
+    The message names the extra to install, e.g. ``pip install 'revstack[postgres]'``.
+    """
+
+
+class LoadError(RevstackError):
+    """Loading into the warehouse failed.
+
+    Raised as :class:`TransientLoadError` when the warehouse may accept the same load later
+    (connection lost, lock held) and :class:`TerminalLoadError` when it will not (a schema or
+    permission problem). Either way nothing past the last committed load counts as done: run
+    again once the cause is fixed and the pending load is finished or rolled back.
+    """
+
+
+class TransientLoadError(LoadError, TransientError):
+    """The warehouse failed temporarily; run again later."""
+
+
+class TerminalLoadError(LoadError, TerminalError):
+    """The warehouse refused the load; fix the cause named in the message, then run again."""
 
 
 class ApiError(RevstackError):
@@ -160,7 +189,16 @@ class SignatureError(TerminalError):
 
     Reject the delivery (HTTP 400) and do not process it. If every delivery fails, the
     configured webhook secret does not belong to this endpoint: copy it again from the sender.
+    ``reason`` is a short code for logs and the audit log (``missing_header``, ``malformed``,
+    ``no_v1``, ``stale``, ``mismatch``); ``None`` when the raiser gave none.
     """
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self),), self.__dict__.copy())
 
 
 class WorldError(TerminalError):

@@ -153,8 +153,24 @@ def configure_logging(
 
 
 def get_logger(name: str | None = None, **initial_values: Any) -> FilteringBoundLogger:
-    """A structlog logger; ``name`` is recorded as the ``logger`` field."""
-    logger = structlog.get_logger()
+    """A structlog logger; ``name`` is recorded as the ``logger`` field.
+
+    The logger is lazy: it follows the configuration in force when it logs, so module-level
+    loggers created at import time obey a later :func:`configure_logging`.
+    """
     if name is not None:
         initial_values["logger"] = name
-    return cast(FilteringBoundLogger, logger.bind(**initial_values))
+    return cast(FilteringBoundLogger, _LazyLogger(initial_values))
+
+
+class _LazyLogger:
+    """Binds its values to the configured logger at each use (structlog's own lazy proxy
+    cannot carry a ``logger`` field)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(structlog.get_logger().bind(**self._values), name)

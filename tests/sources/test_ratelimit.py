@@ -64,3 +64,17 @@ def test_rejects_nonsense() -> None:
         TokenBucket(rate=0)
     with pytest.raises(ValueError):
         TokenBucket(rate=1, capacity=0.5)
+
+
+def test_available_counts_refilled_and_reserved_tokens() -> None:
+    time_ = ManualTime()
+    bucket = TokenBucket(rate=10, capacity=2, clock=time_.clock, sleep=lambda seconds: None)
+    assert bucket.available() == 2
+    bucket.acquire()
+    bucket.acquire()
+    bucket.acquire()  # reserved ahead of the refill
+    assert bucket.available() == pytest.approx(-1)
+    time_.now += 0.25
+    assert bucket.available() == pytest.approx(1.5)
+    time_.now += 10
+    assert bucket.available() == 2

@@ -58,6 +58,12 @@ class TokenBucket:
             await asyncio.sleep(wait)
         return wait
 
+    def available(self) -> float:
+        """Tokens available right now (negative while callers wait for reserved ones)."""
+        with self._lock:
+            elapsed = self._clock() - self._updated
+            return min(self.capacity, self._tokens + elapsed * self.rate)
+
     def try_acquire(self, tokens: float = 1.0) -> bool:
         """Take `tokens` only if available right now."""
         with self._lock:

@@ -145,19 +145,29 @@ class DuckDBAuditLog:
         return bool(found and found[0])
 
     def _write_head_file(self, seq: int, digest: str) -> None:
-        self.head_path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.head_path.with_name(self.head_path.name + ".partial")
-        partial.write_text(json.dumps({"seq": seq, "entry_hash": digest}) + "\n")
-        os.replace(partial, self.head_path)
+        write_head_file(self.head_path, seq, digest)
 
     def _read_head_file(self) -> tuple[int, str] | None:
-        try:
-            data = json.loads(self.head_path.read_text())
-        except FileNotFoundError:
-            return None
-        except (OSError, json.JSONDecodeError) as exc:
-            raise AuditError(f"the audit head file {self.head_path} is unreadable: {exc}") from exc
-        return int(data["seq"]), str(data["entry_hash"])
+        return read_head_file(self.head_path)
+
+
+def write_head_file(path: Path, seq: int, digest: str) -> None:
+    """Replace the head file atomically (write aside, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps({"seq": seq, "entry_hash": digest}) + "\n")
+    os.replace(partial, path)
+
+
+def read_head_file(path: Path) -> tuple[int, str] | None:
+    """(last seq, last hash) from a head file; None when there is none."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise AuditError(f"the audit head file {path} is unreadable: {exc}") from exc
+    return int(data["seq"]), str(data["entry_hash"])
 
 
 def head_path_for(duckdb_path: Path) -> Path:

@@ -9,9 +9,17 @@ from revstack.warehouse.audit_store import AuditError, DuckDBAuditLog, head_path
 
 def verify_audit_log(settings: WarehouseSettings) -> str:
     """A one-line verdict on the audit log; raises `AuditError` when it was tampered with."""
+    if settings.destination == "postgres":
+        from revstack.warehouse.audit_sink import open_audit_log
+
+        with open_audit_log(settings) as log:
+            report = log.verify()
+        if not report.ok:
+            raise AuditError(f"audit log broken at entry {report.first_bad_seq}: {report.problem}")
+        return f"Audit log intact: {report.entries} entries, each chained to the one before."
     if settings.destination != "duckdb":
         raise NotAvailableError(
-            f"audit verify on {settings.destination}", "audit logs in PostgreSQL and Snowflake"
+            f"audit verify on {settings.destination}", "audit logs in Snowflake"
         )
     import duckdb
 
